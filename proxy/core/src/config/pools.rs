@@ -1,0 +1,134 @@
+//! `pools:` — named sets of upstream endpoints with their health check and timeouts. Routes
+//! refer to pools by name; the compiler turns names into [`PoolId`] indexes.
+
+use super::server::duration;
+use super::Errors;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// One pool as written.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSpec {
+    /// `http://host:port` endpoints, used round-robin while healthy.
+    pub endpoints: Vec<String>,
+    /// Active health check.
+    pub health: Option<HealthSpec>,
+    /// Timeouts.
+    #[serde(default)]
+    pub timeouts: TimeoutsSpec,
+}
+
+/// `health:` as written.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthSpec {
+    /// Path probed with GET; 2xx/3xx is healthy.
+    pub path: String,
+    /// Probe period (default 5s).
+    pub interval: Option<String>,
+    /// Probe timeout (default 1s).
+    pub timeout: Option<String>,
+}
+
+/// `timeouts:` as written.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutsSpec {
+    /// TCP connect timeout (default 1s).
+    pub connect: Option<String>,
+    /// Time until the upstream's response head (default 60s): 504 beyond.
+    pub request: Option<String>,
+}
+
+/// Index of a pool in [`super::Config::pools`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PoolId(pub usize);
+
+/// One endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// As written in the config (metric label).
+    pub url: String,
+    /// `host:port` to connect to.
+    pub authority: String,
+}
+
+/// Compiled health check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// Probe path.
+    pub path: String,
+    /// Period.
+    pub interval: Duration,
+    /// Timeout.
+    pub timeout: Duration,
+}
+
+/// A compiled pool.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    /// Config name.
+    pub name: String,
+    /// Endpoints.
+    pub endpoints: Vec<Endpoint>,
+    /// Health check.
+    pub health: Option<HealthCheck>,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Response-head timeout.
+    pub request_timeout: Duration,
+}
+
+fn endpoint(raw: &str, path: &str, errs: &mut Errors) -> Option<Endpoint> {
+    let Some(rest) = raw.strip_prefix("http://") else {
+        errs.at(path, format!("invalid endpoint {raw:?} (expected http://host:port)"));
+        return None;
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    match crate::host::parse_authority(rest) {
+        Ok(a) if !rest.contains('/') => {
+            let authority = format!("{}:{}", a.host, a.port.unwrap_or(80));
+            Some(Endpoint { url: raw.to_owned(), authority })
+        }
+        _ => {
+            errs.at(path, format!("invalid endpoint {raw:?} (expected http://host:port, no path)"));
+            None
+        }
+    }
+}
+
+/// Compiles `pools:`, returning the pools and the name → id map routes resolve against.
+pub fn compile(spec: &BTreeMap<String, PoolSpec>, errs: &mut Errors) -> (Vec<Pool>, HashMap<String, PoolId>) {
+    let mut pools = Vec::new();
+    let mut ids = HashMap::new();
+    for (name, p) in spec {
+        let path = format!("pools.{name}");
+        if p.endpoints.is_empty() {
+            errs.at(format!("{path}.endpoints"), "a pool needs at least one endpoint");
+        }
+        let endpoints = p.endpoints.iter().enumerate().filter_map(|(i, e)| endpoint(e, &format!("{path}.endpoints[{i}]"), errs)).collect();
+        let health = p.health.as_ref().map(|h| {
+            if !h.path.starts_with('/') {
+                errs.at(format!("{path}.health.path"), "must start with '/'");
+            }
+            HealthCheck {
+                path: h.path.clone(),
+                interval: duration(&h.interval, Duration::from_secs(5), &format!("{path}.health.interval"), errs),
+                timeout: duration(&h.timeout, Duration::from_secs(1), &format!("{path}.health.timeout"), errs),
+            }
+        });
+        let t = &p.timeouts;
+        ids.insert(name.clone(), PoolId(pools.len()));
+        pools.push(Pool {
+            name: name.clone(),
+            endpoints,
+            health,
+            connect_timeout: duration(&t.connect, Duration::from_secs(1), &format!("{path}.timeouts.connect"), errs),
+            request_timeout: duration(&t.request, Duration::from_secs(60), &format!("{path}.timeouts.request"), errs),
+        });
+    }
+    (pools, ids)
+}

@@ -1,0 +1,101 @@
+//! The canonical host of a request: parsed from `Host` (or `:authority`), validated against the
+//! RFC 3986 `host [":" port]` grammar, lower-cased, one trailing dot dropped. Routing, tenant
+//! identification, logs and `X-Forwarded-Host` all use this one form. Non-ASCII hosts are
+//! refused (HTTP carries A-labels; a U-label here is a client bug or an attack).
+
+/// A validated, canonical request authority.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authority {
+    /// Lower-case host without trailing dot; IPv6 literals keep their brackets.
+    pub host: String,
+    /// Explicit port, if any.
+    pub port: Option<u16>,
+    /// True when the host is an IPv4 or IPv6 literal (such hosts never name a tenant).
+    pub is_ip: bool,
+}
+
+/// Why an authority was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    /// The value is empty.
+    #[error("empty host")]
+    Empty,
+    /// The value does not follow the host grammar.
+    #[error("invalid host {0:?}")]
+    Invalid(String),
+}
+
+fn is_reg_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Parses and canonicalises an authority (`host[:port]`).
+pub fn parse_authority(raw: &str) -> Result<Authority, HostError> {
+    if raw.is_empty() {
+        return Err(HostError::Empty);
+    }
+    let invalid = || HostError::Invalid(raw.chars().take(256).collect());
+    let (host, port) = if let Some(rest) = raw.strip_prefix('[') {
+        let close = rest.find(']').ok_or_else(invalid)?;
+        let inner = &rest[..close];
+        inner.parse::<std::net::Ipv6Addr>().map_err(|_| invalid())?;
+        let after = &rest[close + 1..];
+        let port = match after {
+            "" => None,
+            p => Some(parse_port(p.strip_prefix(':').ok_or_else(invalid)?).ok_or_else(invalid)?),
+        };
+        return Ok(Authority { host: format!("[{}]", inner.to_ascii_lowercase()), port, is_ip: true });
+    } else {
+        match raw.rsplit_once(':') {
+            Some((h, p)) => (h, Some(parse_port(p).ok_or_else(invalid)?)),
+            None => (raw, None),
+        }
+    };
+    let host = host.strip_suffix('.').unwrap_or(host);
+    if host.is_empty() || !host.bytes().all(is_reg_name_byte) || host.contains("..") || host.starts_with('.') {
+        return Err(invalid());
+    }
+    let host = host.to_ascii_lowercase();
+    let is_ip = host.parse::<std::net::Ipv4Addr>().is_ok();
+    Ok(Authority { host, port, is_ip })
+}
+
+fn parse_port(p: &str) -> Option<u16> {
+    if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    p.parse().ok()
+}
+
+impl Authority {
+    /// The authority as forwarded upstream: host plus the port unless it is the scheme default.
+    pub fn to_forwarded(&self, tls: bool) -> String {
+        match self.port {
+            Some(p) if !(p == 80 && !tls || p == 443 && tls) => format!("{}:{p}", self.host),
+            _ => self.host.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_forms() {
+        let a = parse_authority("ACME.erp.Example.com.:8080").expect("valid");
+        assert_eq!((a.host.as_str(), a.port, a.is_ip), ("acme.erp.example.com", Some(8080), false));
+        assert_eq!(parse_authority("10.0.0.1").expect("ip").is_ip, true);
+        let v6 = parse_authority("[::1]:443").expect("v6");
+        assert_eq!((v6.host.as_str(), v6.port, v6.is_ip), ("[::1]", Some(443), true));
+        assert_eq!(parse_authority("a.example:80").expect("p").to_forwarded(false), "a.example");
+        assert_eq!(parse_authority("a.example:8443").expect("p").to_forwarded(true), "a.example:8443");
+    }
+
+    #[test]
+    fn refusals() {
+        for bad in ["", "a b", "a..b", ".a", "a:", "a:99999", "a:1x", "[::1", "[zz]", "ä.example", "a/b", "a@b", "a:80:80"] {
+            assert!(parse_authority(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Upstream health, kept by (pool, endpoint) name so it survives reloads: an active checker
+//! per endpoint with a `health:` block (GET the path; 2xx/3xx healthy; a timeout or error
+//! unhealthy), and the long-lived per-pool parts (round-robin cursor, per-worker clients)
+//! that a new snapshot reuses instead of rebuilding.
+
+use crate::forward::{client, UpstreamClient};
+use crate::metrics::Metrics;
+use bytes::Bytes;
+use http_body_util::Empty;
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use switchyard_core::config::{Endpoint, HealthCheck, Pool};
+
+/// One endpoint's health.
+#[derive(Debug)]
+pub struct EndpointHealth {
+    /// Pool name.
+    pub pool: String,
+    /// Endpoint as configured.
+    pub url: String,
+    /// `host:port`.
+    pub authority: String,
+    healthy: AtomicBool,
+    connect_failures: AtomicU64,
+}
+
+impl EndpointHealth {
+    /// True unless the last active check failed.
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+    /// Records a failed connect from the data plane.
+    pub fn mark_failed(&self) {
+        self.connect_failures.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Connect failures seen by the data plane.
+    pub fn connect_failures(&self) -> u64 {
+        self.connect_failures.load(Ordering::Relaxed)
+    }
+}
+
+type PoolParts = (Duration, Arc<AtomicUsize>, Arc<Vec<UpstreamClient>>);
+type Checker = (HealthCheck, tokio::task::JoinHandle<()>);
+
+/// Long-lived upstream state, keyed by config names.
+#[derive(Default)]
+pub struct Registry {
+    endpoints: Mutex<HashMap<(String, String), Arc<EndpointHealth>>>,
+    pools: Mutex<HashMap<String, PoolParts>>,
+    checkers: Mutex<HashMap<(String, String), Checker>>,
+}
+
+impl Registry {
+    /// The health record of an endpoint (created healthy on first sight).
+    pub fn endpoint(&self, pool: &str, ep: &Endpoint) -> Arc<EndpointHealth> {
+        let mut map = self.endpoints.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry((pool.to_owned(), ep.url.clone()))
+            .or_insert_with(|| {
+                Arc::new(EndpointHealth {
+                    pool: pool.to_owned(),
+                    url: ep.url.clone(),
+                    authority: ep.authority.clone(),
+                    healthy: AtomicBool::new(true),
+                    connect_failures: AtomicU64::new(0),
+                })
+            })
+            .clone()
+    }
+
+    /// The cursor and per-worker clients of a pool (new clients if the connect timeout changed).
+    pub fn pool_parts(&self, pool: &str, connect: Duration, workers: usize) -> (Arc<AtomicUsize>, Arc<Vec<UpstreamClient>>) {
+        let mut map = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = map.entry(pool.to_owned()).or_insert_with(|| (connect, Arc::default(), Arc::new(Vec::new())));
+        if entry.0 != connect || entry.2.len() != workers {
+            entry.0 = connect;
+            entry.2 = Arc::new((0..workers).map(|_| client(connect)).collect());
+        }
+        (entry.1.clone(), entry.2.clone())
+    }
+
+    /// Starts, keeps or stops active checkers to match the pools; call on the control runtime.
+    pub fn reconcile_checks(self: &Arc<Self>, pools: &[Pool], metrics: &Arc<Metrics>) {
+        let mut want: HashMap<(String, String), (HealthCheck, Arc<EndpointHealth>)> = HashMap::new();
+        for p in pools {
+            for ep in &p.endpoints {
+                let h = self.endpoint(&p.name, ep);
+                metrics.upstream_health.with_label_values(&[&p.name, &ep.url]).set(i64::from(h.is_healthy()));
+                if let Some(hc) = &p.health {
+                    want.insert((p.name.clone(), ep.url.clone()), (hc.clone(), h));
+                }
+            }
+        }
+        let mut running = self.checkers.lock().unwrap_or_else(|e| e.into_inner());
+        running.retain(|key, (hc, task)| {
+            let keep = want.get(key).is_some_and(|(w, _)| w == hc);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for (key, (hc, ep)) in want {
+            if running.contains_key(&key) {
+                continue;
+            }
+            let task = tokio::spawn(check_loop(hc.clone(), ep, metrics.clone()));
+            running.insert(key, (hc, task));
+        }
+    }
+
+    /// Stops every checker (shutdown).
+    pub fn stop_checks(&self) {
+        for (_, (_, t)) in self.checkers.lock().unwrap_or_else(|e| e.into_inner()).drain() {
+            t.abort();
+        }
+    }
+}
+
+async fn check_loop(hc: HealthCheck, ep: Arc<EndpointHealth>, metrics: Arc<Metrics>) {
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(hc.timeout));
+    let client: Client<HttpConnector, Empty<Bytes>> = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(1).build(http);
+    let uri: Option<http::Uri> = format!("http://{}{}", ep.authority, hc.path).parse().ok();
+    let mut tick = tokio::time::interval(hc.interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let ok = match &uri {
+            Some(uri) => {
+                let req = http::Request::get(uri.clone()).header("user-agent", "switchyard-health").body(Empty::new());
+                match req {
+                    Ok(req) => matches!(tokio::time::timeout(hc.timeout, client.request(req)).await,
+                        Ok(Ok(r)) if r.status().is_success() || r.status().is_redirection()),
+                    Err(_) => false,
+                }
+            }
+            None => false,
+        };
+        let was = ep.healthy.swap(ok, Ordering::Relaxed);
+        if was != ok {
+            eprintln!("{{\"level\":\"warn\",\"msg\":\"endpoint health changed\",\"pool\":{:?},\"endpoint\":{:?},\"healthy\":{ok}}}", ep.pool, ep.url);
+        }
+        metrics.upstream_health.with_label_values(&[&ep.pool, &ep.url]).set(i64::from(ok));
+    }
+}

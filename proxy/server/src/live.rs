@@ -1,0 +1,201 @@
+//! The live configuration. A [`Snapshot`] is immutable: the compiled config plus the pool
+//! runtimes built for it. [`Shared`] holds the one `ArcSwap<Snapshot>` the data plane loads
+//! once per request, the long-lived runtime parts (upstream registry, metrics, access log,
+//! audit log) and the reload path: read → compile off the request path → build → one atomic
+//! store. On any error the last good snapshot keeps serving and the status says why.
+
+use crate::access_log::AccessLog;
+use crate::audit::{AuditEntry, AuditLog};
+use crate::forward::{pools, PoolRuntime};
+use crate::health::Registry;
+use crate::metrics::Metrics;
+use arc_swap::ArcSwap;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+use switchyard_core::config::{self, Config, ConfigError};
+
+/// One immutable generation of configuration.
+pub struct Snapshot {
+    /// Increments with every applied reload (1 = the config at start).
+    pub version: u64,
+    /// SHA-256 of the config file bytes.
+    pub hash: String,
+    /// When it went live.
+    pub loaded_at: SystemTime,
+    /// The compiled config.
+    pub config: Config,
+    /// Pool runtimes, indexed like `config.pools`.
+    pub pools: Vec<Arc<PoolRuntime>>,
+}
+
+/// What started a reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trigger {
+    /// The config file changed on disk.
+    FileWatch,
+    /// SIGHUP.
+    Signal,
+    /// `POST /api/v1/reload`.
+    Api,
+}
+
+/// The last reload attempt, for `/api/v1/status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReloadStatus {
+    /// When.
+    pub at: String,
+    /// What triggered it.
+    pub trigger: Trigger,
+    /// `applied`, `unchanged` or `refused`.
+    pub result: &'static str,
+    /// Every problem found (`path: message`).
+    pub errors: Vec<String>,
+    /// Settings that changed but only take effect on restart.
+    pub needs_restart: Vec<String>,
+}
+
+/// Long-lived state shared by the data plane and the control plane.
+pub struct Shared {
+    /// The live snapshot.
+    pub live: ArcSwap<Snapshot>,
+    /// Upstream health and pool parts by name.
+    pub registry: Arc<Registry>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Access log.
+    pub access_log: AccessLog,
+    /// Audit log.
+    pub audit: AuditLog,
+    /// The config file.
+    pub config_path: PathBuf,
+    /// Data-plane worker threads.
+    pub workers: usize,
+    /// Last reload.
+    pub last_reload: Mutex<Option<ReloadStatus>>,
+    /// True once SIGTERM was received.
+    pub draining: AtomicBool,
+    /// Serialises reloads.
+    reload_lock: tokio::sync::Mutex<()>,
+}
+
+/// SHA-256 hex of bytes.
+pub fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+/// Reads and compiles a config file.
+pub fn load_file(path: &std::path::Path) -> Result<(Config, String), Vec<ConfigError>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| vec![ConfigError { path: String::new(), message: format!("cannot read {}: {e}", path.display()) }])?;
+    let cfg = config::load(&text, &crate::envsrc::ProcessEnv)?;
+    Ok((cfg, sha256_hex(text.as_bytes())))
+}
+
+impl Shared {
+    /// Builds the shared state around the first config.
+    pub fn new(config_path: PathBuf, cfg: Config, hash: String, audit: AuditLog) -> Arc<Self> {
+        let registry = Arc::new(Registry::default());
+        let metrics = Arc::new(Metrics::new());
+        let workers = cfg.server.workers;
+        let access_log = AccessLog::start(cfg.observability.access_log);
+        let snap = Snapshot { version: 1, pools: pools(&cfg.pools, workers, &registry), hash, loaded_at: SystemTime::now(), config: cfg };
+        metrics.config_info.with_label_values(&["1", &snap.hash[..12]]).set(1);
+        Arc::new(Shared {
+            live: ArcSwap::from_pointee(snap),
+            registry,
+            metrics,
+            access_log,
+            audit,
+            config_path,
+            workers,
+            last_reload: Mutex::new(None),
+            draining: AtomicBool::new(false),
+            reload_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Starts health checks for the current snapshot (call on the control runtime).
+    pub fn start_checks(&self) {
+        self.registry.reconcile_checks(&self.live.load().config.pools, &self.metrics);
+    }
+
+    /// True once draining started.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Reloads the config file: validate and compile off the request path, then swap.
+    pub async fn reload(&self, trigger: Trigger, actor: &str) -> ReloadStatus {
+        let _one_at_a_time = self.reload_lock.lock().await;
+        let path = self.config_path.clone();
+        let compiled = tokio::task::spawn_blocking(move || load_file(&path)).await;
+        let compiled = compiled.unwrap_or_else(|e| Err(vec![ConfigError { path: String::new(), message: format!("compile task failed: {e}") }]));
+        let old = self.live.load_full();
+        let mut status = ReloadStatus { at: now_rfc3339(), trigger, result: "applied", errors: Vec::new(), needs_restart: Vec::new() };
+        match compiled {
+            Err(errors) => {
+                status.result = "refused";
+                status.errors = errors.iter().map(ToString::to_string).collect();
+                self.metrics.reloads.with_label_values(&["failure"]).inc();
+                let entry = AuditEntry::new(actor, "config.reload", "config").state(&old.hash, &old.hash).reason(&format!("{trigger:?}")).result("refused");
+                if let Err(e) = self.audit.append(entry) {
+                    status.errors.push(e);
+                }
+            }
+            Ok((_, hash)) if hash == old.hash => status.result = "unchanged",
+            Ok((cfg, hash)) => {
+                status.needs_restart = restart_only_changes(&old.config, &cfg);
+                let version = old.version + 1;
+                let snap = Snapshot { version, pools: pools(&cfg.pools, self.workers, &self.registry), hash, loaded_at: SystemTime::now(), config: cfg };
+                // Audited first: a change that cannot be audited is not made.
+                let entry = AuditEntry::new(actor, "config.reload", "config").state(&old.hash, &snap.hash).reason(&format!("{trigger:?}")).result("applied");
+                if let Err(e) = self.audit.append(entry) {
+                    status.result = "refused";
+                    status.errors.push(e);
+                    self.metrics.reloads.with_label_values(&["failure"]).inc();
+                } else {
+                    self.registry.reconcile_checks(&snap.config.pools, &self.metrics);
+                    self.metrics.config_info.reset();
+                    self.metrics.config_info.with_label_values(&[&version.to_string(), &snap.hash[..12]]).set(1);
+                    self.metrics.reloads.with_label_values(&["success"]).inc();
+                    self.live.store(Arc::new(snap));
+                }
+            }
+        }
+        *self.last_reload.lock().unwrap_or_else(|e| e.into_inner()) = Some(status.clone());
+        status
+    }
+}
+
+fn restart_only_changes(old: &Config, new: &Config) -> Vec<String> {
+    let mut v = Vec::new();
+    if old.server.listen != new.server.listen {
+        v.push("server.listen".to_owned());
+    }
+    if old.server.workers != new.server.workers {
+        v.push("server.workers".to_owned());
+    }
+    if old.server.tls.as_ref().map(|t| (t.listen, &t.cert, &t.key, &t.client_ca)) != new.server.tls.as_ref().map(|t| (t.listen, &t.cert, &t.key, &t.client_ca)) {
+        v.push("server.tls".to_owned());
+    }
+    if old.admin.listen != new.admin.listen {
+        v.push("admin.listen".to_owned());
+    }
+    if old.state.data_dir != new.state.data_dir {
+        v.push("state.data_dir".to_owned());
+    }
+    if old.observability.access_log != new.observability.access_log {
+        v.push("observability.access_log".to_owned());
+    }
+    v
+}
+
+/// Now as RFC 3339 with milliseconds (UTC).
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}

@@ -1,0 +1,5 @@
+//! `switchyard` command line: see [`switchyard::cli`].
+
+fn main() -> std::process::ExitCode {
+    switchyard::cli::main()
+}

@@ -1,0 +1,92 @@
+//! Prometheus metrics (SPEC §8 names), one registry per proxy instance. Labels come only
+//! from config names (route, tenant, pool, endpoint) and small fixed sets, never from raw
+//! paths or header values.
+
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+
+/// The proxy's metric families.
+pub struct Metrics {
+    registry: Registry,
+    /// `switchyard_requests_total{route,tenant,variant,code_class,decision}`.
+    pub requests: IntCounterVec,
+    /// `switchyard_request_duration_seconds{route}` (to the response head).
+    pub duration: HistogramVec,
+    /// `switchyard_upstream_health{pool,endpoint}`.
+    pub upstream_health: IntGaugeVec,
+    /// `switchyard_upstream_attempts_total{pool,result}`.
+    pub upstream_attempts: IntCounterVec,
+    /// `switchyard_config_reloads_total{result}`.
+    pub reloads: IntCounterVec,
+    /// `switchyard_config_info{version,hash}`.
+    pub config_info: IntGaugeVec,
+    /// `switchyard_connections_open{listener}`.
+    pub connections: IntGaugeVec,
+}
+
+fn must<T>(r: prometheus::Result<T>) -> T {
+    // Metric definitions are static; a failure here is a programming error caught by tests.
+    r.unwrap_or_else(|e| panic!("metric definition: {e}"))
+}
+
+impl Metrics {
+    /// Registers every family.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let requests = must(IntCounterVec::new(
+            Opts::new("switchyard_requests_total", "Requests by route, tenant, variant, status class and decision."),
+            &["route", "tenant", "variant", "code_class", "decision"],
+        ));
+        let duration = must(HistogramVec::new(
+            HistogramOpts::new("switchyard_request_duration_seconds", "Time from request head to response head.")
+                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0]),
+            &["route"],
+        ));
+        let upstream_health =
+            must(IntGaugeVec::new(Opts::new("switchyard_upstream_health", "1 when the endpoint is healthy."), &["pool", "endpoint"]));
+        let upstream_attempts = must(IntCounterVec::new(
+            Opts::new("switchyard_upstream_attempts_total", "Tries against upstream endpoints by result."),
+            &["pool", "result"],
+        ));
+        let reloads = must(IntCounterVec::new(Opts::new("switchyard_config_reloads_total", "Config reloads by result."), &["result"]));
+        let config_info =
+            must(IntGaugeVec::new(Opts::new("switchyard_config_info", "The config version being served."), &["version", "hash"]));
+        let connections =
+            must(IntGaugeVec::new(Opts::new("switchyard_connections_open", "Open data-plane connections."), &["listener"]));
+        for c in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(duration.clone()),
+            Box::new(upstream_health.clone()),
+            Box::new(upstream_attempts.clone()),
+            Box::new(reloads.clone()),
+            Box::new(config_info.clone()),
+            Box::new(connections.clone()),
+        ] {
+            must(registry.register(c));
+        }
+        Metrics { registry, requests, duration, upstream_health, upstream_attempts, reloads, config_info, connections }
+    }
+
+    /// Text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `2xx`, `4xx`, … for a status code.
+pub fn code_class(status: u16) -> &'static str {
+    match status / 100 {
+        1 => "1xx",
+        2 => "2xx",
+        3 => "3xx",
+        4 => "4xx",
+        _ => "5xx",
+    }
+}

@@ -1,0 +1,137 @@
+//! The request pipeline (SPEC §3), top to bottom in one place. Each stage lives in its own
+//! module under [`crate::stages`] and either continues or returns a [`Reject`], which
+//! [`rescue::respond`] turns into problem+json. Facts gathered on the way travel in
+//! [`RequestCtx`] and are read once at the end by metrics and the access log.
+//! Stages 4–8 (Odoo guard, freeze gate, webhooks, tenant admission, policies) arrive with
+//! their issues and slot in where marked.
+
+use crate::ctx::{ConnInfo, RequestCtx};
+use crate::forward::{self, RespBody};
+use crate::live::{Shared, Snapshot};
+use crate::metrics::code_class;
+use crate::rescue::{self, Reject};
+use crate::stages::{identify, respond, target, trust};
+use http::{header, HeaderValue, Request, Response};
+use http_body_util::{Either, Limited};
+use hyper::body::Incoming;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+/// A data-plane worker: the shared state and its index (which selects its upstream clients).
+pub struct Worker {
+    /// Shared state.
+    pub shared: Arc<Shared>,
+    /// Worker index.
+    pub index: usize,
+}
+
+/// Handles one request; never fails (refusals are responses).
+pub async fn handle(w: Arc<Worker>, conn: Arc<ConnInfo>, req: Request<Incoming>) -> Result<Response<RespBody>, Infallible> {
+    let snap = w.shared.live.load_full();
+    let mut ctx = RequestCtx::new(req.method().clone(), trust::request_id(req.headers(), conn.trusted));
+    let mut resp = match run(&snap, &w, &conn, &mut ctx, req).await {
+        Ok(resp) => resp,
+        Err(reject) => rescue::respond(reject, &mut ctx),
+    };
+    finish(&snap, &w.shared, &ctx, &mut resp);
+    Ok(resp)
+}
+
+async fn run(snap: &Snapshot, w: &Worker, conn: &ConnInfo, ctx: &mut RequestCtx, mut req: Request<Incoming>) -> Result<Response<RespBody>, Reject> {
+    let cfg = &snap.config;
+    // 1. Parse — one canonical host and path for routing, logs and forwarding alike
+    //    (HTTP/1 framing and limits were enforced by the strict gate before hyper).
+    let target = target::canonical(&req)?;
+    ctx.host.clone_from(&target.authority.host);
+    ctx.path = target.path().to_owned();
+
+    // 2. Trust — strip what this peer may not claim, then set our own forwarded headers.
+    let upgrade = trust::is_upgrade(req.headers());
+    trust::apply(req.headers_mut(), conn, &target.authority.to_forwarded(conn.tls), &ctx.request_id, upgrade);
+
+    // 3. Identify — tenant (unknown → 404, never a default) and route (first match wins).
+    let id = identify::identify(cfg, &target.authority, target.path(), req.method().as_str())?;
+    ctx.route = Some(id.route);
+    ctx.tenant = id.tenant.map(|i| cfg.tenants.names[i].clone());
+
+    // 4–8. Odoo guard, freeze gate, webhook governance, tenant admission, policies: later issues.
+
+    // Body limit — a declared length over the limit is refused before anything is sent;
+    // a streamed body is cut at the limit (413) by `Limited`.
+    let max_body = cfg.server.limits.max_body;
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_body) {
+        return Err(Reject::BodyTooLarge(max_body));
+    }
+
+    // 9. Forward — the route's pool, next healthy endpoint, timeouts, one safe retry.
+    let route = &cfg.routes[id.route];
+    let pool = &snap.pools[route.stable.0];
+    ctx.pool = Some(route.stable.0);
+    let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
+    let (mut parts, body) = req.into_parts();
+    parts.uri = target.path_and_query.parse().map_err(|_| Reject::Path(switchyard_core::path::PathError::NotAbsolute))?;
+    let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
+    let upstream_req = Request::from_parts(parts, Either::Left(Limited::new(body, limit)));
+    let fwd = forward::send(pool, w.index, upstream_req).await.map_err(|r| match r {
+        Reject::BodyTooLarge(_) => Reject::BodyTooLarge(max_body),
+        other => other,
+    });
+    w.shared.metrics.upstream_attempts.with_label_values(&[pool.name.as_str(), if fwd.is_ok() { "ok" } else { "error" }]).inc();
+    let fwd = fwd?;
+    ctx.endpoint = Some(pool.endpoints[fwd.endpoint].url.clone());
+    ctx.attempts = fwd.attempts;
+    Ok(respond::from_upstream(fwd.response, client_upgrade))
+}
+
+/// 10. Observe — response headers, metrics and the access log line.
+fn finish(snap: &Snapshot, shared: &Shared, ctx: &RequestCtx, resp: &mut Response<RespBody>) {
+    let cfg = &snap.config;
+    if cfg.observability.request_id_header {
+        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+            resp.headers_mut().insert(trust::X_REQUEST_ID.clone(), v);
+        }
+    }
+    let status = resp.status().as_u16();
+    let route = ctx.route.map_or("", |i| cfg.routes[i].name.as_str());
+    let tenant = ctx.tenant.as_deref().unwrap_or("");
+    let decision = if ctx.rejected { "reject" } else { "forward" };
+    let m = &shared.metrics;
+    m.requests.with_label_values(&[route, tenant, "stable", code_class(status), decision]).inc();
+    let elapsed = ctx.started.elapsed();
+    m.duration.with_label_values(&[route]).observe(elapsed.as_secs_f64());
+    if shared.access_log.enabled() {
+        let line = serde_json::json!({
+            "ts": crate::live::now_rfc3339(),
+            "request_id": ctx.request_id,
+            "method": ctx.method.as_str(),
+            "host": ctx.host,
+            "path": ctx.path,
+            "route": route,
+            "tenant": tenant,
+            "pool": ctx.pool.map(|i| cfg.pools[i].name.as_str()),
+            "endpoint": ctx.endpoint,
+            "status": status,
+            "duration_ms": elapsed.as_secs_f64() * 1000.0,
+            "attempts": ctx.attempts,
+            "reason": ctx.reason,
+        });
+        shared.access_log.write(format!("{line}\n"));
+    }
+}
+
+/// Records a request the strict gate refused before the pipeline saw it.
+pub fn observe_gate_reject(shared: &Shared, reject: &Reject, request_id: &str) {
+    let p = reject.problem();
+    shared.metrics.requests.with_label_values(&["", "", "stable", code_class(p.status), "reject"]).inc();
+    if shared.access_log.enabled() {
+        let line = serde_json::json!({
+            "ts": crate::live::now_rfc3339(),
+            "request_id": request_id,
+            "status": p.status,
+            "reason": reject.reason(),
+            "detail": p.detail,
+        });
+        shared.access_log.write(format!("{line}\n"));
+    }
+}

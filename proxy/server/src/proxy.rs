@@ -1,0 +1,127 @@
+//! Bringing a proxy up and down: load and compile the config, open the audit log, build the
+//! shared state, bind the data-plane workers, and run the control plane (admin API, file
+//! watch, health checks, signals) on its own thread. [`Running::shutdown`] drains: readiness
+//! turns 503, listeners stop accepting, in-flight requests finish within the grace period,
+//! logs are flushed.
+
+use crate::audit::{AuditEntry, AuditLog};
+use crate::listener::{self, Bound};
+use crate::live::{load_file, Shared, Trigger};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// How to start.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Config file.
+    pub config_path: PathBuf,
+    /// Watch the config file for changes.
+    pub watch: bool,
+    /// Handle SIGHUP (reload) and SIGTERM/SIGINT (drain) — the binary does, tests don't.
+    pub signals: bool,
+}
+
+/// A started proxy.
+pub struct Running {
+    /// Data-plane addresses.
+    pub data: Bound,
+    /// Admin address.
+    pub admin: SocketAddr,
+    /// Shared state.
+    pub shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+    control: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Starts a proxy; errors are `path: message` lines.
+pub fn start(opts: Options) -> Result<Running, Vec<String>> {
+    let strings = |errs: Vec<switchyard_core::config::ConfigError>| errs.iter().map(ToString::to_string).collect::<Vec<_>>();
+    let (cfg, hash) = load_file(&opts.config_path).map_err(strings)?;
+    let audit = AuditLog::open(&cfg.state.data_dir.join("audit.log")).map_err(|e| vec![format!("state.data_dir: {e}")])?;
+    let admin_addr = cfg.admin.listen;
+    let shared = Shared::new(opts.config_path.clone(), cfg, hash.clone(), audit);
+    let _ = shared.audit.append(AuditEntry::new("system", "proxy.start", "config").state((), &hash));
+    let (tx, rx) = watch::channel(false);
+    let admin = std::net::TcpListener::bind(admin_addr).map_err(|e| vec![format!("admin.listen {admin_addr}: {e}")])?;
+    let _ = admin.set_nonblocking(true);
+    let admin_bound = admin.local_addr().map_err(|e| vec![e.to_string()])?;
+    let (data, workers) = listener::start(shared.clone(), rx.clone()).map_err(|e| vec![e])?;
+    let control = {
+        let (shared, tx2) = (shared.clone(), tx.clone());
+        std::thread::Builder::new()
+            .name("switchyard-control".into())
+            .spawn(move || control(shared, admin, opts, rx, tx2))
+            .map_err(|e| vec![e.to_string()])?
+    };
+    Ok(Running { data, admin: admin_bound, shared, shutdown: tx, workers, control: Some(control) })
+}
+
+fn control(shared: Arc<Shared>, admin: std::net::TcpListener, opts: Options, mut rx: watch::Receiver<bool>, tx: watch::Sender<bool>) {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return eprintln!("control runtime: {e}"),
+    };
+    rt.block_on(async move {
+        shared.start_checks();
+        let _watcher = if opts.watch {
+            crate::watch::spawn(shared.clone()).map_err(|e| eprintln!("{}", serde_json::json!({"level": "warn", "msg": e}))).ok()
+        } else {
+            None
+        };
+        if opts.signals {
+            tokio::spawn(signals(shared.clone(), tx));
+        }
+        let app = crate::admin::router(shared.clone());
+        let Ok(listener) = tokio::net::TcpListener::from_std(admin) else { return };
+        let stop = async move {
+            let _ = rx.wait_for(|v| *v).await;
+        };
+        let _ = axum::serve(listener, app).with_graceful_shutdown(stop).await;
+        shared.registry.stop_checks();
+    });
+}
+
+async fn signals(shared: Arc<Shared>, tx: watch::Sender<bool>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (signal(SignalKind::hangup()), signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                let st = shared.reload(Trigger::Signal, "sighup").await;
+                eprintln!("{}", serde_json::json!({"level": "info", "msg": "config reload", "status": st}));
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    shared.draining.store(true, Ordering::Relaxed);
+    eprintln!("{}", serde_json::json!({"level": "info", "msg": "draining"}));
+    let _ = tx.send(true);
+}
+
+impl Running {
+    /// Starts draining (as SIGTERM does) and waits until done.
+    pub fn shutdown(self) {
+        self.shared.draining.store(true, Ordering::Relaxed);
+        let _ = self.shutdown.send(true);
+        self.wait();
+    }
+
+    /// Waits until the proxy has drained (after SIGTERM or [`Running::shutdown`]).
+    pub fn wait(mut self) {
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+        if let Some(c) = self.control.take() {
+            let _ = c.join();
+        }
+        let _ = self.shared.audit.append(AuditEntry::new("system", "proxy.stop", "config"));
+        self.shared.access_log.close();
+    }
+}

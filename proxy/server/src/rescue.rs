@@ -1,0 +1,129 @@
+//! Every refusal the data plane makes is a [`Reject`]; this is the one place that turns one
+//! into an `application/problem+json` response (RFC 9457) and names its reason code.
+
+use crate::ctx::RequestCtx;
+use crate::forward::{full, RespBody};
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+use std::time::Duration;
+use switchyard_core::http1::HeadError;
+use switchyard_core::path::PathError;
+use switchyard_core::problem::{Problem, CONTENT_TYPE};
+
+/// Why the proxy answered a request itself.
+#[derive(Debug, thiserror::Error)]
+pub enum Reject {
+    /// The request head broke a syntax or framing rule (also used for h2 requests).
+    #[error("{0}")]
+    Head(HeadError),
+    /// The request-target's path was refused.
+    #[error("{0}")]
+    Path(PathError),
+    /// No route takes the request.
+    #[error("no route for this host and path")]
+    NoRoute,
+    /// The host names a tenant that is not configured.
+    #[error("unknown tenant {0:?}")]
+    UnknownTenant(String),
+    /// The declared or streamed body is over `server.limits.max_body`.
+    #[error("request body over {0} bytes")]
+    BodyTooLarge(u64),
+    /// Every endpoint of the pool is unhealthy.
+    #[error("no healthy endpoint in pool {0:?}")]
+    NoHealthyEndpoint(String),
+    /// The upstream could not be reached.
+    #[error("upstream in pool {0:?} unreachable")]
+    UpstreamUnreachable(String),
+    /// The upstream did not answer in time.
+    #[error("upstream in pool {0:?} did not answer within {1:?}")]
+    UpstreamTimeout(String, Duration),
+    /// The upstream broke the exchange.
+    #[error("upstream in pool {0:?} failed: {1}")]
+    UpstreamFailed(String, String),
+    /// The client's request body broke off or broke its framing.
+    #[error("the request body could not be read: {0}")]
+    ClientBody(String),
+    /// The request head did not arrive in time.
+    #[error("the request head did not arrive within the header timeout")]
+    HeadTimeout,
+}
+
+impl Reject {
+    /// The problem document (status, code, title, detail, explaining fields).
+    pub fn problem(&self) -> Problem {
+        let detail = self.to_string();
+        match self {
+            Reject::Head(e) => match e {
+                HeadError::TooLarge => Problem::new(431, "header-too-large", "Request header fields too large", detail),
+                HeadError::UriTooLong => Problem::new(414, "uri-too-long", "URI too long", detail),
+                HeadError::Malformed(_) => Problem::new(400, "malformed-request", "Malformed request", detail),
+            },
+            Reject::Path(_) => Problem::new(400, "invalid-path", "Invalid request path", detail),
+            Reject::NoRoute => Problem::new(404, "no-route", "No route", detail),
+            Reject::UnknownTenant(t) => Problem::new(404, "unknown-tenant", "Unknown tenant", detail).with("tenant", t.as_str()),
+            Reject::BodyTooLarge(max) => Problem::new(413, "body-too-large", "Request body too large", detail).with("limit", *max),
+            Reject::NoHealthyEndpoint(p) => {
+                Problem::new(503, "no-healthy-endpoint", "No healthy upstream", detail).with("pool", p.as_str()).with("retry_after", 1)
+            }
+            Reject::UpstreamUnreachable(p) => Problem::new(502, "upstream-unreachable", "Upstream unreachable", detail).with("pool", p.as_str()),
+            Reject::UpstreamTimeout(p, _) => Problem::new(504, "upstream-timeout", "Upstream timeout", detail).with("pool", p.as_str()),
+            Reject::UpstreamFailed(p, _) => Problem::new(502, "upstream-failed", "Upstream failed", detail).with("pool", p.as_str()),
+            Reject::ClientBody(_) => Problem::new(400, "bad-request-body", "Bad request body", detail),
+            Reject::HeadTimeout => Problem::new(408, "header-timeout", "Request timeout", detail),
+        }
+    }
+
+    /// Reason code for the access log and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Reject::Head(HeadError::TooLarge) => "reject:header-too-large",
+            Reject::Head(HeadError::UriTooLong) => "reject:uri-too-long",
+            Reject::Head(HeadError::Malformed(_)) => "reject:malformed",
+            Reject::Path(_) => "reject:invalid-path",
+            Reject::NoRoute => "reject:no-route",
+            Reject::UnknownTenant(_) => "reject:unknown-tenant",
+            Reject::BodyTooLarge(_) => "reject:body-too-large",
+            Reject::NoHealthyEndpoint(_) => "upstream:no-healthy-endpoint",
+            Reject::UpstreamUnreachable(_) => "upstream:unreachable",
+            Reject::UpstreamTimeout(..) => "upstream:timeout",
+            Reject::UpstreamFailed(..) => "upstream:failed",
+            Reject::ClientBody(_) => "reject:client-body",
+            Reject::HeadTimeout => "reject:header-timeout",
+        }
+    }
+}
+
+/// Answers a rejected request and records the outcome in its context.
+pub fn respond(reject: Reject, ctx: &mut RequestCtx) -> Response<RespBody> {
+    let problem = reject.problem();
+    ctx.status = problem.status;
+    ctx.reason = reject.reason();
+    ctx.rejected = true;
+    let mut resp = Response::new(full(Bytes::from(problem.to_json(&ctx.request_id))));
+    *resp.status_mut() = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if let Some(secs) = problem.extra.get("retry_after").and_then(|v| v.as_u64()) {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if problem.status == 400 || problem.status == 408 || problem.status == 431 || problem.status == 414 {
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
+}
+
+/// A complete raw HTTP/1.1 response for a refusal made before the HTTP engine saw the
+/// request (strict framing, limits, head timeout); the connection is closed after it.
+pub fn raw_response(reject: &Reject, request_id: &str) -> Vec<u8> {
+    let p = reject.problem();
+    let body = p.to_json(request_id);
+    let reason = StatusCode::from_u16(p.status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Bad Request");
+    let mut out = format!(
+        "HTTP/1.1 {} {reason}\r\ncontent-type: {CONTENT_TYPE}\r\ncontent-length: {}\r\nx-request-id: {request_id}\r\nconnection: close\r\n\r\n",
+        p.status,
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(&body);
+    out
+}

@@ -1,0 +1,108 @@
+//! Stage 2 (trust): remove what this peer may not claim, then set switchyard's own
+//! canonical forwarded headers. Hop-by-hop fields and those named in `Connection` never pass;
+//! the forwarded family and `X-Request-Id` pass only from `server.trusted_proxies`; tenant,
+//! database and routing overrides and URL rewrites pass from nobody.
+
+use crate::ctx::ConnInfo;
+use http::header::{HeaderName, HeaderValue, CONNECTION, UPGRADE};
+use http::HeaderMap;
+use switchyard_core::hygiene::{classify, Strip};
+
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+/// `X-Request-Id`.
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+
+/// The request id to use: a trusted proxy's, if well-formed, else a new one.
+pub fn request_id(headers: &HeaderMap, trusted: bool) -> String {
+    if trusted {
+        if let Some(v) = headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
+            if !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()) {
+                return v.to_owned();
+            }
+        }
+    }
+    crate::ctx::new_request_id()
+}
+
+/// True when the request asks for a protocol upgrade.
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.contains_key(UPGRADE)
+        && headers.get_all(CONNECTION).iter().any(|v| v.to_str().is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade"))))
+}
+
+/// Strips then sets. `upgrade` keeps `Upgrade`/`Connection: upgrade` for the upstream.
+pub fn apply(headers: &mut HeaderMap, conn: &ConnInfo, host: &str, request_id: &str, upgrade: bool) {
+    let mut doomed: Vec<HeaderName> = Vec::new();
+    for v in headers.get_all(CONNECTION) {
+        for token in v.to_str().unwrap_or("").split(',') {
+            if let Ok(n) = HeaderName::from_bytes(token.trim().as_bytes()) {
+                doomed.push(n);
+            }
+        }
+    }
+    for name in headers.keys() {
+        if classify(name.as_str(), conn.trusted) != Strip::Keep {
+            doomed.push(name.clone());
+        }
+    }
+    let upgrade_to = if upgrade { headers.get(UPGRADE).cloned() } else { None };
+    for n in doomed {
+        headers.remove(&n);
+    }
+    if let Some(proto) = upgrade_to {
+        headers.insert(UPGRADE, proto);
+        headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    }
+    let peer = conn.peer.ip().to_string();
+    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(prev) if conn.trusted => format!("{prev}, {peer}"),
+        _ => peer,
+    };
+    set(headers, &X_FORWARDED_FOR, &xff);
+    set(headers, &X_FORWARDED_HOST, host);
+    if !(conn.trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
+        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(if conn.tls { "https" } else { "http" }));
+    }
+    set(headers, &X_REQUEST_ID, request_id);
+    let tp = traceparent(headers.get(&TRACEPARENT).and_then(|v| v.to_str().ok()));
+    set(headers, &TRACEPARENT, &tp);
+}
+
+fn set(headers: &mut HeaderMap, name: &HeaderName, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        headers.insert(name.clone(), v);
+    }
+}
+
+/// W3C trace context: keep a valid incoming trace id (and flags) with a new parent id.
+pub fn traceparent(incoming: Option<&str>) -> String {
+    let span = format!("{:016x}", fastrand::u64(1..));
+    if let Some(tp) = incoming {
+        let parts: Vec<&str> = tp.split('-').collect();
+        let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if parts.len() == 4 && parts[0] == "00" && hex(parts[1], 32) && parts[1] != "0".repeat(32) && hex(parts[2], 16) && hex(parts[3], 2) {
+            return format!("00-{}-{span}-{}", parts[1], parts[3]);
+        }
+    }
+    format!("00-{:032x}-{span}-01", fastrand::u128(1..))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_keeps_a_valid_trace() {
+        let t = traceparent(Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+        assert!(t.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-") && t.ends_with("-01"), "{t}");
+        assert!(!t.contains("00f067aa0ba902b7"));
+        for bad in ["", "garbage", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"] {
+            let t = traceparent(Some(bad));
+            assert_eq!(t.len(), 55, "{t}");
+            assert!(!t.contains("4bf92f3577b34da6a3ce929d0e0e4736"));
+        }
+    }
+}

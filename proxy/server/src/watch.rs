@@ -1,0 +1,44 @@
+//! Config file watching: the *directory* holding the config is watched (not the file's inode),
+//! so a Kubernetes ConfigMap symlink swap, an editor's write-to-temp-and-rename, or a plain
+//! write are all seen. Events are debounced; the reload itself skips files whose content hash
+//! did not change.
+
+use crate::live::{Shared, Trigger};
+use notify::{RecursiveMode, Watcher};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Debounce window.
+pub const DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// Watches the config directory until the returned watcher is dropped; reloads on change.
+pub fn spawn(shared: Arc<Shared>) -> Result<notify::RecommendedWatcher, String> {
+    let path = shared.config_path.clone();
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).map_or_else(|| std::path::PathBuf::from("."), |d| d.to_path_buf());
+    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+    let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        if ev.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
+            let _ = tx.send(());
+        }
+    })
+    .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+    watcher.watch(&dir, RecursiveMode::NonRecursive).map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+    tokio::spawn(async move {
+        while rx.recv().await.is_some() {
+            // Debounce: wait until events stop for a moment.
+            loop {
+                match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
+                    Ok(Some(())) => continue,
+                    Ok(None) => return,
+                    Err(_) => break,
+                }
+            }
+            let st = shared.reload(Trigger::FileWatch, "file-watch").await;
+            if st.result != "unchanged" {
+                eprintln!("{}", serde_json::json!({"level": "info", "msg": "config reload", "status": st}));
+            }
+        }
+    });
+    Ok(watcher)
+}
