@@ -1,0 +1,24 @@
+//! Integration and end-to-end tests: one binary, one module per area. Every server binds
+//! 127.0.0.1 port 0 (external binaries get a port that was just free); every wait polls with
+//! a deadline.
+
+#[path = "it/common.rs"]
+mod common;
+#[path = "it/admin.rs"]
+mod admin;
+#[path = "it/cli.rs"]
+mod cli;
+#[path = "it/corpus.rs"]
+mod corpus;
+#[path = "it/drain.rs"]
+mod drain;
+#[path = "it/forwarding.rs"]
+mod forwarding;
+#[path = "it/limits.rs"]
+mod limits;
+#[path = "it/reload.rs"]
+mod reload;
+#[path = "it/tls.rs"]
+mod tls;
+#[path = "it/traefik.rs"]
+mod traefik;

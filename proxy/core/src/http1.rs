@@ -196,6 +196,9 @@ fn field<'a>(line: &'a [u8], st: &mut Fields<'a>) -> Result<(), HeadError> {
     if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
         return Err(HeadError::Malformed("invalid header field name"));
     }
+    if is_lookalike(name) {
+        return Err(HeadError::Malformed("header field name mimics a framing field"));
+    }
     let value = trim_ows(&line[colon + 1..]);
     if value.iter().any(|&b| b < 0x20 && b != b'\t' || b == 0x7f) {
         return Err(HeadError::Malformed("control character in a header value"));
@@ -223,6 +226,13 @@ fn field<'a>(line: &'a [u8], st: &mut Fields<'a>) -> Result<(), HeadError> {
     Ok(())
 }
 
+/// `Transfer_Encoding`, `Content--Length`, …: names some servers fold into a framing field.
+fn is_lookalike(name: &[u8]) -> bool {
+    let squeezed: Vec<u8> = name.iter().filter(|&&b| b != b'-' && b != b'_').map(u8::to_ascii_lowercase).collect();
+    let framing = squeezed == b"transferencoding" || squeezed == b"contentlength" || squeezed == b"host";
+    framing && !name.eq_ignore_ascii_case(b"transfer-encoding") && !name.eq_ignore_ascii_case(b"content-length") && !name.eq_ignore_ascii_case(b"host")
+}
+
 impl<'a> Fields<'a> {
     fn finish(self, method: &[u8], target: &[u8]) -> Result<Head, HeadError> {
         if self.cls > 1 {
@@ -242,6 +252,10 @@ impl<'a> Fields<'a> {
         let host = std::str::from_utf8(host).ok().and_then(|h| parse_authority(h).ok());
         let host = host.ok_or(HeadError::Malformed("invalid Host"))?;
         check_target(method, target, &host)?;
+        let has_body = self.tes > 0 || self.content_length.is_some_and(|n| n > 0);
+        if has_body && (method == b"GET" || method == b"HEAD") {
+            return Err(HeadError::Malformed("GET and HEAD requests carry no body"));
+        }
         let framing = match (self.tes, self.content_length) {
             (1, _) => Framing::Chunked,
             (_, Some(0)) | (_, None) => Framing::None,

@@ -146,20 +146,18 @@ async fn attempt(pool: &PoolRuntime, client: &UpstreamClient, ep: usize, mut req
 }
 
 fn classify(e: &hyper_util::client::legacy::Error) -> Attempt {
-    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = src {
-        if let Some(l) = s.downcast_ref::<http_body_util::LengthLimitError>() {
-            let _ = l;
-            return Attempt::BodyTooLarge(0);
-        }
-        if let Some(h) = s.downcast_ref::<hyper::Error>() {
-            if h.is_user() || h.is_body_write_aborted() {
-                return Attempt::ClientBody(h.to_string());
-            }
-        }
-        src = s.source();
+    let chain = || std::iter::successors(std::error::Error::source(e), |s| s.source());
+    if chain().any(|s| s.is::<http_body_util::LengthLimitError>()) {
+        return Attempt::BodyTooLarge(0);
     }
-    Attempt::Failed(e.to_string())
+    // An error from the request body is the client's (it broke off or broke framing).
+    if let Some(h) = chain().find_map(|s| s.downcast_ref::<hyper::Error>()) {
+        if h.is_user() || h.is_body_write_aborted() || h.is_incomplete_message() {
+            let root = chain().last().map_or_else(|| h.to_string(), |r| r.to_string());
+            return Attempt::ClientBody(root);
+        }
+    }
+    Attempt::Failed(chain().last().map_or_else(|| e.to_string(), |r| r.to_string()))
 }
 
 fn is_empty(b: &ReqBody) -> bool {

@@ -1,6 +1,6 @@
 //! Upstream health, kept by (pool, endpoint) name so it survives reloads: an active checker
 //! per endpoint with a `health:` block (GET the path; 2xx/3xx healthy; a timeout or error
-//! unhealthy), and the long-lived per-pool parts (round-robin cursor, per-worker clients)
+//! unhealthy), passive ejection of endpoints that refuse connections, and the long-lived per-pool parts (round-robin cursor, per-worker clients)
 //! that a new snapshot reuses instead of rebuilding.
 
 use crate::forward::{client, UpstreamClient};
@@ -12,7 +12,7 @@ use hyper_util::rt::TokioExecutor;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use switchyard_core::config::{Endpoint, HealthCheck, Pool};
 
 /// One endpoint's health.
@@ -26,16 +26,28 @@ pub struct EndpointHealth {
     pub authority: String,
     healthy: AtomicBool,
     connect_failures: AtomicU64,
+    /// Passive ejection: skipped until this many ms after `epoch` (0 = not ejected).
+    ejected_until: AtomicU64,
+    epoch: Instant,
 }
 
+/// How long an endpoint that refused a connection is skipped (passive health).
+pub const EJECT_FOR: Duration = Duration::from_secs(5);
+
 impl EndpointHealth {
-    /// True unless the last active check failed.
+    /// True unless the last active check failed or a recent connect failed.
     pub fn is_healthy(&self) -> bool {
-        self.healthy.load(Ordering::Relaxed)
+        if !self.healthy.load(Ordering::Relaxed) {
+            return false;
+        }
+        let until = self.ejected_until.load(Ordering::Relaxed);
+        until == 0 || self.epoch.elapsed().as_millis() as u64 >= until
     }
-    /// Records a failed connect from the data plane.
+    /// Records a failed connect from the data plane and ejects the endpoint for [`EJECT_FOR`].
     pub fn mark_failed(&self) {
         self.connect_failures.fetch_add(1, Ordering::Relaxed);
+        let until = (self.epoch.elapsed() + EJECT_FOR).as_millis() as u64;
+        self.ejected_until.store(until.max(1), Ordering::Relaxed);
     }
     /// Connect failures seen by the data plane.
     pub fn connect_failures(&self) -> u64 {
@@ -66,6 +78,8 @@ impl Registry {
                     authority: ep.authority.clone(),
                     healthy: AtomicBool::new(true),
                     connect_failures: AtomicU64::new(0),
+                    ejected_until: AtomicU64::new(0),
+                    epoch: Instant::now(),
                 })
             })
             .clone()
@@ -140,6 +154,9 @@ async fn check_loop(hc: HealthCheck, ep: Arc<EndpointHealth>, metrics: Arc<Metri
             None => false,
         };
         let was = ep.healthy.swap(ok, Ordering::Relaxed);
+        if ok {
+            ep.ejected_until.store(0, Ordering::Relaxed);
+        }
         if was != ok {
             eprintln!("{{\"level\":\"warn\",\"msg\":\"endpoint health changed\",\"pool\":{:?},\"endpoint\":{:?},\"healthy\":{ok}}}", ep.pool, ep.url);
         }

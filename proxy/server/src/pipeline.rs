@@ -71,6 +71,11 @@ async fn run(snap: &Snapshot, w: &Worker, conn: &ConnInfo, ctx: &mut RequestCtx,
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
     parts.uri = target.path_and_query.parse().map_err(|_| Reject::Path(switchyard_core::path::PathError::NotAbsolute))?;
+    // Upstreams speak HTTP/1.1 and see the one canonical host (h2 requests carry none).
+    parts.version = http::Version::HTTP_11;
+    if let Ok(h) = HeaderValue::from_str(&target.authority.to_forwarded(conn.tls)) {
+        parts.headers.insert(header::HOST, h);
+    }
     let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
     let upstream_req = Request::from_parts(parts, Either::Left(Limited::new(body, limit)));
     let fwd = forward::send(pool, w.index, upstream_req).await.map_err(|r| match r {

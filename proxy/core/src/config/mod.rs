@@ -112,11 +112,13 @@ pub fn parse(yaml: &str) -> Result<ConfigSpec, Vec<ConfigError>> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
-        let mut message = e.inner().to_string();
-        // serde_yaml_ng appends " at line L column C"; keep it, it helps humans.
-        if message.is_empty() {
-            message = "invalid document".into();
-        }
+        // serde_yaml_ng says "<its own path>: <problem> at line L column C": keep the problem
+        // and the position (they help humans), drop its path (ours is more precise).
+        let inner = e.inner().to_string();
+        let message = match inner.split_once(": ") {
+            Some((p, rest)) if !p.contains(' ') => rest.to_owned(),
+            _ => inner,
+        };
         vec![ConfigError { path, message }]
     })
 }

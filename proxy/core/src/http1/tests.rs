@@ -14,6 +14,7 @@ fn accepted_heads() {
         ("GET / HTTP/1.1\r\nHost: a\r\n\r\n", Framing::None, false),
         ("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n", Framing::Length(5), false),
         ("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", Framing::None, false),
+        ("GET /x HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", Framing::None, false),
         ("POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n", Framing::Chunked, false),
         ("GET /websocket HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n\r\n", Framing::None, true),
         ("GET http://a:8080/x HTTP/1.1\r\nHost: A:8080\r\n\r\n", Framing::None, false),
@@ -51,6 +52,10 @@ fn refused_heads() {
         ("GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
         ("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 400),
         ("G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer_Encoding: chunked\r\n\r\n", 400),
+        ("POST / HTTP/1.1\r\nHost: a\r\nContent--Length: 5\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n", 400),
+        ("HEAD / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
     ];
     for (raw, status) in cases {
         assert_eq!(check(raw).map_err(|e| e.status()), Err(*status), "{raw:?}");
