@@ -1,16 +1,15 @@
-//! Forwarding to a pool: pick the next healthy endpoint round-robin, send over a keep-alive
-//! connection pool (one client per worker thread, so connections stay on the thread that
-//! uses them), bound the wait for the response head by the pool's request timeout, and retry
-//! an idempotent, body-less request once on another endpoint after a connect failure.
+//! Forwarding to a pool: pick the next healthy endpoint round-robin, send over the worker's
+//! keep-alive connections to it ([`crate::upstream`]), bound the wait for the response head by
+//! the pool's request timeout, and retry an idempotent, body-less request once on another
+//! endpoint after a connect failure.
 
 use crate::health::EndpointHealth;
 use crate::rescue::Reject;
+use crate::upstream::{self, Failure, UpBody};
 use bytes::Bytes;
-use http::{Request, Response, Uri};
+use http::{Request, Response};
 use http_body_util::{combinators::BoxBody, BodyExt, Either, Empty, Full, Limited};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,30 +18,15 @@ use switchyard_core::config::Pool;
 /// Body sent upstream: the client's body under the size limit, or nothing.
 pub type ReqBody = Either<Limited<Incoming>, Empty<Bytes>>;
 /// Body sent to the client: the upstream's, or one the proxy wrote.
-pub type RespBody = Either<Incoming, BoxBody<Bytes, hyper::Error>>;
-/// The upstream HTTP client type.
-pub type UpstreamClient = Client<HttpConnector, ReqBody>;
+pub type RespBody = Either<UpBody, BoxBody<Bytes, std::io::Error>>;
 
 /// A response body the proxy wrote.
 pub fn full(b: Bytes) -> RespBody {
     Either::Right(Full::new(b).map_err(|never| match never {}).boxed())
 }
 
-/// Builds a client with the pool's connect timeout.
-pub fn client(connect_timeout: Duration) -> UpstreamClient {
-    let mut http = HttpConnector::new();
-    http.set_connect_timeout(Some(connect_timeout));
-    http.set_nodelay(true);
-    http.enforce_http(true);
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(1024)
-        .set_host(false)
-        .build(http)
-}
-
-/// A pool as the data plane sees it: endpoints, their health, the round-robin cursor and one
-/// client per worker. Built per snapshot from long-lived parts kept by name across reloads.
+/// A pool as the data plane sees it: endpoints (with their health and idle connections), the
+/// round-robin cursor and timeouts. Built per snapshot from long-lived parts kept by name.
 pub struct PoolRuntime {
     /// Config name.
     pub name: String,
@@ -50,8 +34,8 @@ pub struct PoolRuntime {
     pub endpoints: Vec<Arc<EndpointHealth>>,
     /// Round-robin cursor (kept across reloads).
     pub cursor: Arc<AtomicUsize>,
-    /// One client per worker thread (kept across reloads).
-    pub clients: Arc<Vec<UpstreamClient>>,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
     /// Response-head timeout.
     pub request_timeout: Duration,
 }
@@ -66,15 +50,14 @@ impl PoolRuntime {
 }
 
 /// Builds the pool runtimes for a config, reusing long-lived parts from `keep`.
-pub fn pools(cfg: &[Pool], workers: usize, keep: &crate::health::Registry) -> Vec<Arc<PoolRuntime>> {
+pub fn pools(cfg: &[Pool], keep: &crate::health::Registry) -> Vec<Arc<PoolRuntime>> {
     cfg.iter()
         .map(|p| {
-            let (cursor, clients) = keep.pool_parts(&p.name, p.connect_timeout, workers);
             Arc::new(PoolRuntime {
                 name: p.name.clone(),
                 endpoints: p.endpoints.iter().map(|e| keep.endpoint(&p.name, e)).collect(),
-                cursor,
-                clients,
+                cursor: keep.cursor(&p.name),
+                connect_timeout: p.connect_timeout,
                 request_timeout: p.request_timeout,
             })
         })
@@ -84,7 +67,7 @@ pub fn pools(cfg: &[Pool], workers: usize, keep: &crate::health::Registry) -> Ve
 /// What the pipeline learns from forwarding.
 pub struct Forwarded {
     /// The upstream's response.
-    pub response: Response<Incoming>,
+    pub response: Response<UpBody>,
     /// The endpoint that answered.
     pub endpoint: usize,
     /// Tries made.
@@ -95,17 +78,21 @@ pub struct Forwarded {
 pub async fn send(pool: &PoolRuntime, worker: usize, req: Request<ReqBody>) -> Result<Forwarded, Reject> {
     let first = pool.pick(None).ok_or_else(|| Reject::NoHealthyEndpoint(pool.name.clone()))?;
     let retry_copy = (pool.endpoints.len() > 1 && req.method().is_idempotent() && is_empty(req.body())).then(|| copy_head(&req));
-    let client = &pool.clients[worker % pool.clients.len()];
-    match attempt(pool, client, first, req).await {
+    match attempt(pool, worker, first, req).await {
         Ok(response) => Ok(Forwarded { response, endpoint: first, attempts: 1 }),
         Err(Attempt::Connect) => {
             pool.endpoints[first].mark_failed();
             let (Some(again), Some(next)) = (retry_copy, pool.pick(Some(first))) else {
                 return Err(Reject::UpstreamUnreachable(pool.name.clone()));
             };
-            match attempt(pool, client, next, again).await {
+            match attempt(pool, worker, next, again).await {
                 Ok(response) => Ok(Forwarded { response, endpoint: next, attempts: 2 }),
-                Err(e) => Err(e.into_reject(pool)),
+                Err(e) => {
+                    if matches!(e, Attempt::Connect) {
+                        pool.endpoints[next].mark_failed();
+                    }
+                    Err(e.into_reject(pool))
+                }
             }
         }
         Err(e) => Err(e.into_reject(pool)),
@@ -115,7 +102,7 @@ pub async fn send(pool: &PoolRuntime, worker: usize, req: Request<ReqBody>) -> R
 enum Attempt {
     Connect,
     Timeout(Duration),
-    BodyTooLarge(u64),
+    BodyTooLarge,
     ClientBody(String),
     Failed(String),
 }
@@ -125,39 +112,24 @@ impl Attempt {
         match self {
             Attempt::Connect => Reject::UpstreamUnreachable(pool.name.clone()),
             Attempt::Timeout(d) => Reject::UpstreamTimeout(pool.name.clone(), d),
-            Attempt::BodyTooLarge(n) => Reject::BodyTooLarge(n),
+            Attempt::BodyTooLarge => Reject::BodyTooLarge(0),
             Attempt::ClientBody(m) => Reject::ClientBody(m),
             Attempt::Failed(m) => Reject::UpstreamFailed(pool.name.clone(), m),
         }
     }
 }
 
-async fn attempt(pool: &PoolRuntime, client: &UpstreamClient, ep: usize, mut req: Request<ReqBody>) -> Result<Response<Incoming>, Attempt> {
-    let authority = pool.endpoints[ep].authority.as_str();
-    let pq = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    let uri = Uri::builder().scheme("http").authority(authority).path_and_query(pq).build().map_err(|e| Attempt::Failed(e.to_string()))?;
-    *req.uri_mut() = uri;
-    match tokio::time::timeout(pool.request_timeout, client.request(req)).await {
+async fn attempt(pool: &PoolRuntime, worker: usize, ep: usize, req: Request<ReqBody>) -> Result<Response<UpBody>, Attempt> {
+    let e = &pool.endpoints[ep];
+    let exchange = upstream::send(&e.authority, pool.connect_timeout, &e.idle, worker, req);
+    match tokio::time::timeout(pool.request_timeout, exchange).await {
         Err(_) => Err(Attempt::Timeout(pool.request_timeout)),
         Ok(Ok(r)) => Ok(r),
-        Ok(Err(e)) if e.is_connect() => Err(Attempt::Connect),
-        Ok(Err(e)) => Err(classify(&e)),
+        Ok(Err(Failure::Connect(_))) => Err(Attempt::Connect),
+        Ok(Err(Failure::ClientBody { limit: true, .. })) => Err(Attempt::BodyTooLarge),
+        Ok(Err(Failure::ClientBody { message, .. })) => Err(Attempt::ClientBody(message)),
+        Ok(Err(Failure::Upstream(m))) => Err(Attempt::Failed(m)),
     }
-}
-
-fn classify(e: &hyper_util::client::legacy::Error) -> Attempt {
-    let chain = || std::iter::successors(std::error::Error::source(e), |s| s.source());
-    if chain().any(|s| s.is::<http_body_util::LengthLimitError>()) {
-        return Attempt::BodyTooLarge(0);
-    }
-    // An error from the request body is the client's (it broke off or broke framing).
-    if let Some(h) = chain().find_map(|s| s.downcast_ref::<hyper::Error>()) {
-        if h.is_user() || h.is_body_write_aborted() || h.is_incomplete_message() {
-            let root = chain().last().map_or_else(|| h.to_string(), |r| r.to_string());
-            return Attempt::ClientBody(root);
-        }
-    }
-    Attempt::Failed(chain().last().map_or_else(|| e.to_string(), |r| r.to_string()))
 }
 
 fn is_empty(b: &ReqBody) -> bool {

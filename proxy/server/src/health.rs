@@ -1,10 +1,10 @@
 //! Upstream health, kept by (pool, endpoint) name so it survives reloads: an active checker
 //! per endpoint with a `health:` block (GET the path; 2xx/3xx healthy; a timeout or error
-//! unhealthy), passive ejection of endpoints that refuse connections, and the long-lived per-pool parts (round-robin cursor, per-worker clients)
+//! unhealthy), passive ejection of endpoints that refuse connections, and the long-lived per-endpoint parts (idle connections per worker) and per-pool cursors
 //! that a new snapshot reuses instead of rebuilding.
 
-use crate::forward::{client, UpstreamClient};
 use crate::metrics::Metrics;
+use crate::upstream::IdleConns;
 use bytes::Bytes;
 use http_body_util::Empty;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
@@ -24,6 +24,8 @@ pub struct EndpointHealth {
     pub url: String,
     /// `host:port`.
     pub authority: String,
+    /// Keep-alive connections to it, per worker.
+    pub idle: Arc<IdleConns>,
     healthy: AtomicBool,
     connect_failures: AtomicU64,
     /// Passive ejection: skipped until this many ms after `epoch` (0 = not ejected).
@@ -55,18 +57,22 @@ impl EndpointHealth {
     }
 }
 
-type PoolParts = (Duration, Arc<AtomicUsize>, Arc<Vec<UpstreamClient>>);
 type Checker = (HealthCheck, tokio::task::JoinHandle<()>);
 
 /// Long-lived upstream state, keyed by config names.
-#[derive(Default)]
 pub struct Registry {
+    workers: usize,
     endpoints: Mutex<HashMap<(String, String), Arc<EndpointHealth>>>,
-    pools: Mutex<HashMap<String, PoolParts>>,
+    cursors: Mutex<HashMap<String, Arc<AtomicUsize>>>,
     checkers: Mutex<HashMap<(String, String), Checker>>,
 }
 
 impl Registry {
+    /// An empty registry for `workers` data-plane threads.
+    pub fn new(workers: usize) -> Self {
+        Registry { workers, endpoints: Mutex::default(), cursors: Mutex::default(), checkers: Mutex::default() }
+    }
+
     /// The health record of an endpoint (created healthy on first sight).
     pub fn endpoint(&self, pool: &str, ep: &Endpoint) -> Arc<EndpointHealth> {
         let mut map = self.endpoints.lock().unwrap_or_else(|e| e.into_inner());
@@ -76,6 +82,7 @@ impl Registry {
                     pool: pool.to_owned(),
                     url: ep.url.clone(),
                     authority: ep.authority.clone(),
+                    idle: Arc::new(IdleConns::new(self.workers)),
                     healthy: AtomicBool::new(true),
                     connect_failures: AtomicU64::new(0),
                     ejected_until: AtomicU64::new(0),
@@ -85,15 +92,9 @@ impl Registry {
             .clone()
     }
 
-    /// The cursor and per-worker clients of a pool (new clients if the connect timeout changed).
-    pub fn pool_parts(&self, pool: &str, connect: Duration, workers: usize) -> (Arc<AtomicUsize>, Arc<Vec<UpstreamClient>>) {
-        let mut map = self.pools.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = map.entry(pool.to_owned()).or_insert_with(|| (connect, Arc::default(), Arc::new(Vec::new())));
-        if entry.0 != connect || entry.2.len() != workers {
-            entry.0 = connect;
-            entry.2 = Arc::new((0..workers).map(|_| client(connect)).collect());
-        }
-        (entry.1.clone(), entry.2.clone())
+    /// The round-robin cursor of a pool.
+    pub fn cursor(&self, pool: &str) -> Arc<AtomicUsize> {
+        self.cursors.lock().unwrap_or_else(|e| e.into_inner()).entry(pool.to_owned()).or_default().clone()
     }
 
     /// Starts, keeps or stops active checkers to match the pools; call on the control runtime.

@@ -22,4 +22,5 @@ pub mod rescue;
 pub mod stages;
 pub mod strict;
 pub mod tls;
+pub mod upstream;
 pub mod watch;

@@ -99,11 +99,11 @@ pub fn load_file(path: &std::path::Path) -> Result<(Config, String), Vec<ConfigE
 impl Shared {
     /// Builds the shared state around the first config.
     pub fn new(config_path: PathBuf, cfg: Config, hash: String, audit: AuditLog) -> Arc<Self> {
-        let registry = Arc::new(Registry::default());
+        let registry = Arc::new(Registry::new(cfg.server.workers));
         let metrics = Arc::new(Metrics::new());
         let workers = cfg.server.workers;
         let access_log = AccessLog::start(cfg.observability.access_log);
-        let snap = Snapshot { version: 1, pools: pools(&cfg.pools, workers, &registry), hash, loaded_at: SystemTime::now(), config: cfg };
+        let snap = Snapshot { version: 1, pools: pools(&cfg.pools, &registry), hash, loaded_at: SystemTime::now(), config: cfg };
         metrics.config_info.with_label_values(&["1", &snap.hash[..12]]).set(1);
         Arc::new(Shared {
             live: ArcSwap::from_pointee(snap),
@@ -151,7 +151,7 @@ impl Shared {
             Ok((cfg, hash)) => {
                 status.needs_restart = restart_only_changes(&old.config, &cfg);
                 let version = old.version + 1;
-                let snap = Snapshot { version, pools: pools(&cfg.pools, self.workers, &self.registry), hash, loaded_at: SystemTime::now(), config: cfg };
+                let snap = Snapshot { version, pools: pools(&cfg.pools, &self.registry), hash, loaded_at: SystemTime::now(), config: cfg };
                 // Audited first: a change that cannot be audited is not made.
                 let entry = AuditEntry::new(actor, "config.reload", "config").state(&old.hash, &snap.hash).reason(&format!("{trigger:?}")).result("applied");
                 if let Err(e) = self.audit.append(entry) {

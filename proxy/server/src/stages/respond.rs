@@ -3,42 +3,27 @@
 //! `/websocket`).
 
 use crate::forward::RespBody;
-use http::header::{CONNECTION, UPGRADE};
-use http::{HeaderName, Response, StatusCode};
+use crate::upstream::{UpBody, UpstreamUpgrade};
+use http::{Response, StatusCode};
 use http_body_util::Either;
-use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use switchyard_core::hygiene::HOP_BY_HOP;
+use tokio::io::AsyncWriteExt;
 
 /// Prepares the upstream response for the client; `client_upgrade` is the pending upgrade of
 /// the client connection when the request asked for one.
-pub fn from_upstream(mut resp: Response<Incoming>, client_upgrade: Option<OnUpgrade>) -> Response<RespBody> {
-    let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
-    let headers = resp.headers_mut();
-    let listed: Vec<HeaderName> = headers
-        .get_all(CONNECTION)
-        .iter()
-        .flat_map(|v| v.to_str().unwrap_or("").split(',').filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok()).collect::<Vec<_>>())
-        .collect();
-    for n in listed {
-        if !(switching && n == UPGRADE) {
-            headers.remove(n);
-        }
-    }
-    for h in HOP_BY_HOP {
-        if switching && (*h == "upgrade" || *h == "connection") {
-            continue;
-        }
-        headers.remove(*h);
-    }
-    if switching {
-        if let Some(client) = client_upgrade {
-            let upstream = hyper::upgrade::on(&mut resp);
+/// (The upstream client already removed hop-by-hop fields and those named in `Connection`.)
+pub fn from_upstream(mut resp: Response<UpBody>, client_upgrade: Option<OnUpgrade>) -> Response<RespBody> {
+    if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+        let upstream = resp.extensions_mut().remove::<UpstreamUpgrade>().and_then(|u| u.take());
+        if let (Some(client), Some((mut up, early))) = (client_upgrade, upstream) {
             tokio::spawn(async move {
-                if let (Ok(c), Ok(u)) = (client.await, upstream.await) {
-                    let (mut c, mut u) = (TokioIo::new(c), TokioIo::new(u));
-                    let _ = tokio::io::copy_bidirectional(&mut c, &mut u).await;
+                if let Ok(c) = client.await {
+                    let mut c = TokioIo::new(c);
+                    if !early.is_empty() && c.write_all(&early).await.is_err() {
+                        return;
+                    }
+                    let _ = tokio::io::copy_bidirectional(&mut c, &mut up).await;
                 }
             });
         }

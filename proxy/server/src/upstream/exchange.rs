@@ -1,0 +1,226 @@
+//! One request/response exchange with an endpoint: take an idle connection (or connect within
+//! the connect timeout), write the head in one buffer and stream the body (chunk-encoding it
+//! when its length is unknown), read the response head (skipping 1xx interim answers other
+//! than 101), and return the response with a streaming [`UpBody`]. A reused connection that
+//! turns out closed before anything was sent is replaced by a fresh one, once.
+
+use super::body::{Chunk, Framing, UpBody, UpstreamUpgrade};
+use super::{connect, Conn, IdleConns};
+use bytes::{Buf, Bytes};
+use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH};
+use http::{Method, Request, Response, StatusCode, Version};
+use http_body::Body;
+use http_body_util::BodyExt;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+use switchyard_core::hygiene::HOP_BY_HOP;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Why an exchange failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// No TCP connection could be made (safe to try elsewhere).
+    Connect(io::Error),
+    /// The client's request body failed (too large: `limit` is true).
+    ClientBody { limit: bool, message: String },
+    /// The upstream broke the exchange.
+    Upstream(String),
+}
+
+const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+
+/// Sends `req` (origin-form URI, headers final) to `authority`.
+pub async fn send<B>(authority: &str, connect_timeout: Duration, idle: &Arc<IdleConns>, worker: usize, req: Request<B>) -> Result<Response<UpBody>, Failure>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (parts, mut body) = req.into_parts();
+    let chunked = !body.is_end_stream() && !parts.headers.contains_key(CONTENT_LENGTH);
+    let head = encode_head(&parts, body.is_end_stream(), chunked);
+    let mut fresh_tries = 0;
+    loop {
+        let (mut conn, reused) = match idle.take(worker) {
+            Some(c) => (c, true),
+            None => (connect(authority, connect_timeout).await.map_err(Failure::Connect)?, false),
+        };
+        if let Err(e) = conn.io.write_all(&head).await {
+            if reused && fresh_tries == 0 {
+                fresh_tries += 1;
+                continue;
+            }
+            return Err(Failure::Upstream(format!("write: {e}")));
+        }
+        write_body(&mut conn, &mut body, chunked).await?;
+        match read_head(&mut conn, &parts.method).await {
+            Ok(resp) => return Ok(finish(resp, conn, idle.clone(), worker)),
+            // A kept-alive connection the upstream had already closed: nothing was processed.
+            Err(ReadErr::ClosedEarly) if reused && fresh_tries == 0 && body.is_end_stream() && parts.method.is_idempotent() => {
+                fresh_tries += 1;
+                continue;
+            }
+            Err(ReadErr::ClosedEarly) => return Err(Failure::Upstream("connection closed before a response".into())),
+            Err(ReadErr::Other(m)) => return Err(Failure::Upstream(m)),
+        }
+    }
+}
+
+fn encode_head(parts: &http::request::Parts, empty: bool, chunked: bool) -> Vec<u8> {
+    let mut h = Vec::with_capacity(512);
+    h.extend_from_slice(parts.method.as_str().as_bytes());
+    h.push(b' ');
+    h.extend_from_slice(parts.uri.path_and_query().map_or("/", |p| p.as_str()).as_bytes());
+    h.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in &parts.headers {
+        h.extend_from_slice(name.as_str().as_bytes());
+        h.extend_from_slice(b": ");
+        h.extend_from_slice(value.as_bytes());
+        h.extend_from_slice(b"\r\n");
+    }
+    if chunked {
+        h.extend_from_slice(b"transfer-encoding: chunked\r\n");
+    } else if empty && !parts.headers.contains_key(CONTENT_LENGTH) && matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
+        h.extend_from_slice(b"content-length: 0\r\n");
+    }
+    h.extend_from_slice(b"\r\n");
+    h
+}
+
+async fn write_body<B>(conn: &mut Conn, body: &mut B, chunked: bool) -> Result<(), Failure>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if body.is_end_stream() {
+        return Ok(());
+    }
+    let up = |e: io::Error| Failure::Upstream(format!("write: {e}"));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            let e: Box<dyn std::error::Error + Send + Sync> = e.into();
+            Failure::ClientBody { limit: e.is::<http_body_util::LengthLimitError>(), message: e.to_string() }
+        })?;
+        let Ok(mut data) = frame.into_data() else { continue };
+        if data.is_empty() {
+            continue;
+        }
+        if chunked {
+            conn.io.write_all(format!("{:x}\r\n", data.len()).as_bytes()).await.map_err(up)?;
+        }
+        while data.has_remaining() {
+            let n = conn.io.write(&data).await.map_err(up)?;
+            data.advance(n);
+        }
+        if chunked {
+            conn.io.write_all(b"\r\n").await.map_err(up)?;
+        }
+    }
+    if chunked {
+        conn.io.write_all(b"0\r\n\r\n").await.map_err(up)?;
+    }
+    Ok(())
+}
+
+enum ReadErr {
+    ClosedEarly,
+    Other(String),
+}
+
+struct Head {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    framing: Framing,
+    keep_alive: bool,
+}
+
+async fn read_head(conn: &mut Conn, method: &Method) -> Result<Head, ReadErr> {
+    let mut got_any = false;
+    loop {
+        if let Some(head) = parse_head(conn, method)? {
+            if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS {
+                continue; // 100 Continue, 103 Early Hints: not forwarded
+            }
+            return Ok(head);
+        }
+        if conn.buf.len() > MAX_RESPONSE_HEAD {
+            return Err(ReadErr::Other("response head too large".into()));
+        }
+        conn.buf.reserve(8 * 1024);
+        let n = conn.io.read_buf(&mut conn.buf).await.map_err(|e| ReadErr::Other(format!("read: {e}")))?;
+        if n == 0 {
+            return Err(if got_any { ReadErr::Other("connection closed mid-head".into()) } else { ReadErr::ClosedEarly });
+        }
+        got_any = true;
+    }
+}
+
+fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, ReadErr> {
+    let mut slots = [httparse::EMPTY_HEADER; 96];
+    let mut r = httparse::Response::new(&mut slots);
+    let len = match r.parse(&conn.buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(ReadErr::Other(format!("invalid response head: {e}"))),
+    };
+    let status = StatusCode::from_u16(r.code.unwrap_or(0)).map_err(|_| ReadErr::Other("invalid status".into()))?;
+    let http10 = r.version == Some(0);
+    let (mut keep_alive, mut listed, mut chunked, mut length) = (!http10, Vec::new(), false, None);
+    let mut headers = http::HeaderMap::with_capacity(r.headers.len());
+    for h in r.headers.iter() {
+        let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else { continue };
+        if name == CONNECTION {
+            for t in h.value.split(|&b| b == b',') {
+                let t = t.trim_ascii();
+                if t.eq_ignore_ascii_case(b"close") {
+                    keep_alive = false;
+                } else if t.eq_ignore_ascii_case(b"keep-alive") {
+                    keep_alive = true;
+                } else if let Ok(n) = HeaderName::from_bytes(t) {
+                    listed.push(n);
+                }
+            }
+        } else if name == http::header::TRANSFER_ENCODING {
+            chunked = h.value.trim_ascii().eq_ignore_ascii_case(b"chunked") || chunked;
+        } else if name == CONTENT_LENGTH {
+            length = std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse::<u64>().ok());
+        }
+        let switching = status == StatusCode::SWITCHING_PROTOCOLS;
+        if HOP_BY_HOP.contains(&name.as_str()) && !(switching && (name == CONNECTION || name == http::header::UPGRADE)) {
+            continue;
+        }
+        if let Ok(v) = HeaderValue::from_bytes(h.value) {
+            headers.append(name, v);
+        }
+    }
+    for n in listed {
+        if n != http::header::UPGRADE {
+            headers.remove(n);
+        }
+    }
+    conn.buf.advance(len);
+    let no_body = *method == Method::HEAD || status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
+    let framing = match (no_body, chunked, length) {
+        (true, _, _) => Framing::Done,
+        (false, true, _) => Framing::Chunked(Chunk::Size),
+        (false, false, Some(n)) => Framing::Len(n),
+        (false, false, None) => {
+            keep_alive = false;
+            Framing::Close
+        }
+    };
+    Ok(Some(Head { status, headers, framing, keep_alive }))
+}
+
+fn finish(head: Head, conn: Conn, idle: Arc<IdleConns>, worker: usize) -> Response<UpBody> {
+    let mut resp = Response::new(UpBody::empty());
+    *resp.status_mut() = head.status;
+    *resp.version_mut() = Version::HTTP_11;
+    *resp.headers_mut() = head.headers;
+    if head.status == StatusCode::SWITCHING_PROTOCOLS {
+        resp.extensions_mut().insert(UpstreamUpgrade::new(conn));
+        return resp;
+    }
+    *resp.body_mut() = UpBody::new(conn, head.framing, head.keep_alive, (idle, worker));
+    resp
+}
