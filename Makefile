@@ -13,8 +13,10 @@ test-deps: ## install what tests need (redis-server, nginx, Traefik venv, wasm t
 build:
 	$(CARGO) build -p switchyard
 
-test: test-deps build ## install prerequisites, then run every test
+test: test-deps build ## install prerequisites, then run every test (and the lints)
 	$(CARGO) test --workspace --no-fail-fast
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -q -- -D warnings
 
 lint:
 	$(CARGO) fmt --all -- --check

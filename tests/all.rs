@@ -2,12 +2,12 @@
 //! 127.0.0.1 port 0 (external binaries get a port that was just free); every wait polls with
 //! a deadline.
 
-#[path = "it/common.rs"]
-mod common;
 #[path = "it/admin.rs"]
 mod admin;
 #[path = "it/cli.rs"]
 mod cli;
+#[path = "it/common.rs"]
+mod common;
 #[path = "it/corpus.rs"]
 mod corpus;
 #[path = "it/drain.rs"]
@@ -16,6 +16,8 @@ mod drain;
 mod forwarding;
 #[path = "it/limits.rs"]
 mod limits;
+#[path = "it/redis.rs"]
+mod redis;
 #[path = "it/reload.rs"]
 mod reload;
 #[path = "it/tls.rs"]

@@ -25,7 +25,11 @@ routes:
 "#,
     )
     .expect("write");
-    let out = Command::new(binary()).args(["check", "--config"]).arg(&f).output().expect("run");
+    let out = Command::new(binary())
+        .args(["check", "--config"])
+        .arg(&f)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     for want in [
@@ -38,20 +42,54 @@ routes:
     ] {
         assert!(err.contains(want), "missing {want:?} in:\n{err}");
     }
-    std::fs::write(&f, "server: { listen: 127.0.0.1:1, colour: blue }\npools: {}\nroutes: []\n").expect("write");
-    let out = Command::new(binary()).args(["check", "--config"]).arg(&f).output().expect("run");
+    std::fs::write(
+        &f,
+        "server: { listen: 127.0.0.1:1, colour: blue }\npools: {}\nroutes: []\n",
+    )
+    .expect("write");
+    let out = Command::new(binary())
+        .args(["check", "--config"])
+        .arg(&f)
+        .output()
+        .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("server.colour: unknown field `colour`"), "{err}");
+    assert!(
+        err.contains("server.colour: unknown field `colour`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn shipped_configs_pass_check() {
     let root = workspace_root();
-    let out = Command::new(binary()).args(["check", "--config"]).arg(root.join("config/switchyard.yaml")).env("DEPLOY_BOT_TOKEN", "deploy-bot-token-0123456789").env("ONCALL_TOKEN", "oncall-token-0123456789").output().expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for ex in std::fs::read_dir(root.join("config/examples")).expect("examples").flatten() {
-        let out = Command::new(binary()).args(["check", "--config"]).arg(ex.path()).env("DEPLOY_BOT_TOKEN", "deploy-bot-token-0123456789").output().expect("run");
-        assert!(out.status.success(), "{}: {}", ex.path().display(), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(binary())
+        .args(["check", "--config"])
+        .arg(root.join("config/switchyard.yaml"))
+        .env("DEPLOY_BOT_TOKEN", "deploy-bot-token-0123456789")
+        .env("ONCALL_TOKEN", "oncall-token-0123456789")
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for ex in std::fs::read_dir(root.join("config/examples"))
+        .expect("examples")
+        .flatten()
+    {
+        let out = Command::new(binary())
+            .args(["check", "--config"])
+            .arg(ex.path())
+            .env("DEPLOY_BOT_TOKEN", "deploy-bot-token-0123456789")
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            ex.path().display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -60,7 +98,12 @@ fn schema_is_json_schema_that_forbids_unknown_keys() {
     let out = Command::new(binary()).arg("schema").output().expect("run");
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert!(v["$schema"].as_str().is_some_and(|s| s.contains("json-schema.org")), "{v}");
+    assert!(
+        v["$schema"]
+            .as_str()
+            .is_some_and(|s| s.contains("json-schema.org")),
+        "{v}"
+    );
     assert_eq!(v["additionalProperties"], false);
     assert!(v["properties"]["pools"].is_object());
 }

@@ -28,14 +28,20 @@ fn proxies() -> (RecordingUpstream, TestProxy, TestProxy) {
     let up = RecordingUpstream::start();
     let limits = "  limits: { max_header_bytes: 4KiB, max_uri_bytes: 1KiB, max_body: 64KiB }";
     let untrusted = TestProxy::start(&common::config(&up, limits));
-    let trusted = TestProxy::start(&common::config(&up, &format!("  trusted_proxies: [127.0.0.1/32]\n{limits}")));
+    let trusted = TestProxy::start(&common::config(
+        &up,
+        &format!("  trusted_proxies: [127.0.0.1/32]\n{limits}"),
+    ));
     (up, untrusted, trusted)
 }
 
 #[test]
 fn own_corpus_status_and_exact_upstream_bytes() {
     let (up, untrusted, trusted) = proxies();
-    let text = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus/http1.yaml")).expect("corpus");
+    let text = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus/http1.yaml"),
+    )
+    .expect("corpus");
     let cases: Vec<Case> = serde_yaml_ng::from_str(&text).expect("corpus parses");
     assert!(cases.len() >= 40, "corpus shrank to {}", cases.len());
     let mut failures = Vec::new();
@@ -46,7 +52,13 @@ fn own_corpus_status_and_exact_upstream_bytes() {
         // The upstream has answered before the proxy answers, so what it got is already recorded.
         let got = up.requests()[before..].to_vec();
         if resp.status != case.status {
-            failures.push(format!("{}: status {} (want {}), body {}", case.name, resp.status, case.status, resp.text()));
+            failures.push(format!(
+                "{}: status {} (want {}), body {}",
+                case.name,
+                resp.status,
+                case.status,
+                resp.text()
+            ));
             continue;
         }
         if resp.status >= 400 && resp.header("content-type") != Some("application/problem+json") {
@@ -54,26 +66,50 @@ fn own_corpus_status_and_exact_upstream_bytes() {
         }
         match (&case.upstream, got.as_slice()) {
             (None, []) => {}
-            (None, g) => failures.push(format!("{}: upstream got {} request(s), want none:\n{}", case.name, g.len(), g[0].head_str())),
+            (None, g) => failures.push(format!(
+                "{}: upstream got {} request(s), want none:\n{}",
+                case.name,
+                g.len(),
+                g[0].head_str()
+            )),
             (Some(_), []) => failures.push(format!("{}: upstream got nothing", case.name)),
             (Some(want), [one]) => {
                 let rid = resp.header("x-request-id").unwrap_or("").to_owned();
-                let tp = one.header("traceparent").first().cloned().unwrap_or_default();
-                let want = want.replace("{request_id}", &rid).replace("{traceparent}", &tp);
+                let tp = one
+                    .header("traceparent")
+                    .first()
+                    .cloned()
+                    .unwrap_or_default();
+                let want = want
+                    .replace("{request_id}", &rid)
+                    .replace("{traceparent}", &tp);
                 let mut raw = one.head.clone();
                 raw.extend_from_slice(&one.body);
                 let raw = String::from_utf8_lossy(&raw).into_owned();
                 if raw != want {
-                    failures.push(format!("{}: upstream bytes differ\n got: {raw:?}\nwant: {want:?}", case.name));
+                    failures.push(format!(
+                        "{}: upstream bytes differ\n got: {raw:?}\nwant: {want:?}",
+                        case.name
+                    ));
                 }
                 if tp.len() != 55 || !tp.starts_with("00-") {
                     failures.push(format!("{}: bad traceparent {tp:?}", case.name));
                 }
             }
-            (Some(_), g) => failures.push(format!("{}: upstream got {} requests, want one", case.name, g.len())),
+            (Some(_), g) => failures.push(format!(
+                "{}: upstream got {} requests, want one",
+                case.name,
+                g.len()
+            )),
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[derive(Deserialize)]
@@ -99,26 +135,44 @@ struct GuardianExpected {
 
 fn guardian_dir() -> PathBuf {
     // Cargo unpacks the dev-dependency's package, test data included; find it via its manifest.
-    let home = std::env::var("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo"));
+    let home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo")
+        });
     let src = home.join("registry/src");
     for idx in std::fs::read_dir(&src).expect("cargo registry").flatten() {
-        for pkg in std::fs::read_dir(idx.path()).into_iter().flatten().flatten() {
+        for pkg in std::fs::read_dir(idx.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let n = pkg.file_name().to_string_lossy().into_owned();
             if n.starts_with("http_desync_guardian-") {
                 return pkg.path().join("tests");
             }
         }
     }
-    panic!("http_desync_guardian sources not found under {}", src.display())
+    panic!(
+        "http_desync_guardian sources not found under {}",
+        src.display()
+    )
 }
 
 fn build(case: &GuardianCase) -> Vec<u8> {
     let mut req = format!("{} {} {}\r\n", case.method, case.uri, case.version).into_bytes();
     let value = |v: &serde_yaml_ng::Value| match v {
         serde_yaml_ng::Value::String(s) => s.clone(),
-        other => serde_yaml_ng::to_string(other).unwrap_or_default().trim().to_owned(),
+        other => serde_yaml_ng::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
     };
-    if !case.headers.iter().any(|h| h.name.trim().eq_ignore_ascii_case("host")) {
+    if !case
+        .headers
+        .iter()
+        .any(|h| h.name.trim().eq_ignore_ascii_case("host"))
+    {
         req.extend_from_slice(b"Host: acme.erp.test\r\n");
     }
     let mut body = Vec::new();
@@ -158,16 +212,25 @@ fn desync_guardian_corpus() {
     let dir = guardian_dir();
     let mut failures = Vec::new();
     let mut seen = 0;
-    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("corpus dir").flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("corpus dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
     files.sort();
     for file in files {
         let text = std::fs::read_to_string(&file).expect("read");
-        let cases: Vec<GuardianCase> = serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let cases: Vec<GuardianCase> =
+            serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         for case in cases {
             seen += 1;
             let before = up.requests().len();
             let resp = client::raw(untrusted.addr, &build(&case));
-            let got = switchyard_test_support::eventually(Duration::from_millis(200), || Some(up.requests().len() - before)).unwrap_or(0);
+            let got = switchyard_test_support::eventually(Duration::from_millis(200), || {
+                Some(up.requests().len() - before)
+            })
+            .unwrap_or(0);
             let stricter = STRICTER_THAN_GUARDIAN.iter().find(|(n, _)| *n == case.name);
             let ok = match case.expected.tier.as_str() {
                 "Severe" | "Ambiguous" => resp.status == 400 && got == 0,
@@ -176,10 +239,22 @@ fn desync_guardian_corpus() {
                 _ => (resp.status == 200 && got == 1) || (resp.status == 400 && got == 0),
             };
             if !ok {
-                failures.push(format!("{} [{}] ({}): status {} upstream {}", case.name, case.expected.tier, file.file_name().unwrap_or_default().to_string_lossy(), resp.status, got));
+                failures.push(format!(
+                    "{} [{}] ({}): status {} upstream {}",
+                    case.name,
+                    case.expected.tier,
+                    file.file_name().unwrap_or_default().to_string_lossy(),
+                    resp.status,
+                    got
+                ));
             }
         }
     }
     assert!(seen >= 150, "only {seen} guardian cases found");
-    assert!(failures.is_empty(), "{} of {seen} guardian cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {seen} guardian cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

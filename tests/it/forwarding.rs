@@ -14,7 +14,11 @@ use switchyard_test_support::{dead_addr, eventually};
 fn round_robin_over_endpoints() {
     common::env();
     let (a, b) = (RecordingUpstream::start(), RecordingUpstream::start());
-    let p = TestProxy::start(&common::config_with(&format!("{}, {}", a.url(), b.url()), "", ""));
+    let p = TestProxy::start(&common::config_with(
+        &format!("{}, {}", a.url(), b.url()),
+        "",
+        "",
+    ));
     for _ in 0..10 {
         assert_eq!(client::get(p.addr, "acme.erp.test", "/", &[]).status, 200);
     }
@@ -29,39 +33,79 @@ fn dead_upstream_is_502_and_idempotent_requests_retry_elsewhere() {
     // The first pick is the dead endpoint. A GET (idempotent, no body) is retried once on the
     // live one; the dead one is then skipped (passive ejection).
     let live = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config_with(&format!("{dead}, {}", live.url()), "", timeouts));
+    let p = TestProxy::start(&common::config_with(
+        &format!("{dead}, {}", live.url()),
+        "",
+        timeouts,
+    ));
     for _ in 0..4 {
         let r = client::get(p.addr, "acme.erp.test", "/web", &[]);
-        assert_eq!(r.status, 200, "GET retried on the live endpoint: {}", r.text());
+        assert_eq!(
+            r.status,
+            200,
+            "GET retried on the live endpoint: {}",
+            r.text()
+        );
     }
     assert_eq!(live.requests().len(), 4);
-    let s = client::admin(p.admin, "GET", "/api/v1/status", Some(common::VIEWER_TOKEN), &[], b"").json();
+    let s = client::admin(
+        p.admin,
+        "GET",
+        "/api/v1/status",
+        Some(common::VIEWER_TOKEN),
+        &[],
+        b"",
+    )
+    .json();
     assert_eq!(s["pools"][0]["endpoints"][0]["connect_failures"], 1, "{s}");
     assert_eq!(s["pools"][0]["endpoints"][0]["healthy"], false, "{s}");
 
     // A POST with a body is never retried: it fails with 502 when it hit the dead endpoint.
     let live2 = RecordingUpstream::start();
-    let p2 = TestProxy::start(&common::config_with(&format!("{dead}, {}", live2.url()), "", timeouts));
+    let p2 = TestProxy::start(&common::config_with(
+        &format!("{dead}, {}", live2.url()),
+        "",
+        timeouts,
+    ));
     let r = client::request(p2.addr, "POST", "acme.erp.test", "/web", &[], b"x=1");
     assert_eq!(r.status, 502, "{}", r.text());
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
-    assert_eq!(r.json()["type"], "urn:switchyard:problem:upstream-unreachable");
+    assert_eq!(
+        r.json()["type"],
+        "urn:switchyard:problem:upstream-unreachable"
+    );
     assert!(live2.requests().is_empty(), "a POST was retried");
-    assert_eq!(client::request(p2.addr, "POST", "acme.erp.test", "/web", &[], b"x=1").status, 200);
+    assert_eq!(
+        client::request(p2.addr, "POST", "acme.erp.test", "/web", &[], b"x=1").status,
+        200
+    );
 }
 
 #[test]
 fn hung_upstream_is_504_within_the_timeout_and_leaks_no_connection() {
     common::env();
     let hung = RecordingUpstream::with(Behavior::Hang);
-    let p = TestProxy::start(&common::config_with(&hung.url(), "", "    timeouts: { connect: 1s, request: 300ms }"));
+    let p = TestProxy::start(&common::config_with(
+        &hung.url(),
+        "",
+        "    timeouts: { connect: 1s, request: 300ms }",
+    ));
     let t = std::time::Instant::now();
     let r = client::get(p.addr, "acme.erp.test", "/", &[]);
     assert_eq!(r.status, 504, "{}", r.text());
-    assert!(t.elapsed() < Duration::from_secs(3), "took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        t.elapsed()
+    );
     assert_eq!(r.json()["pool"], "odoo");
     // The timed-out upstream connection is closed, not returned to the pool.
-    assert!(eventually(Duration::from_secs(5), || (hung.open_connections() == 0).then_some(())).is_some(), "upstream connection leaked");
+    assert!(
+        eventually(Duration::from_secs(5), || (hung.open_connections() == 0)
+            .then_some(()))
+        .is_some(),
+        "upstream connection leaked"
+    );
 }
 
 #[test]
@@ -70,28 +114,65 @@ fn health_checks_take_failing_endpoints_out_and_back() {
     let good = RecordingUpstream::start();
     let bad = RecordingUpstream::with(Behavior::Respond(500, "down".into()));
     let health = "    health: { path: /web/health, interval: 100ms, timeout: 200ms }";
-    let p = TestProxy::start(&common::config_with(&format!("{}, {}", good.url(), bad.url()), "", health));
-    let healthy = |p: &TestProxy| client::admin(p.admin, "GET", "/api/v1/status", Some(common::VIEWER_TOKEN), &[], b"").json()["pools"][0]["endpoints"].clone();
+    let p = TestProxy::start(&common::config_with(
+        &format!("{}, {}", good.url(), bad.url()),
+        "",
+        health,
+    ));
+    let healthy = |p: &TestProxy| {
+        client::admin(
+            p.admin,
+            "GET",
+            "/api/v1/status",
+            Some(common::VIEWER_TOKEN),
+            &[],
+            b"",
+        )
+        .json()["pools"][0]["endpoints"]
+            .clone()
+    };
     let out = eventually(Duration::from_secs(5), || {
         let eps = healthy(&p);
         (eps[1]["healthy"] == false && eps[0]["healthy"] == true).then_some(())
     });
-    assert!(out.is_some(), "the 500-answering endpoint was never marked unhealthy: {}", healthy(&p));
-    let before = bad.requests().iter().filter(|r| !r.request_line().contains("/web/health")).count();
+    assert!(
+        out.is_some(),
+        "the 500-answering endpoint was never marked unhealthy: {}",
+        healthy(&p)
+    );
+    let before = bad
+        .requests()
+        .iter()
+        .filter(|r| !r.request_line().contains("/web/health"))
+        .count();
     for _ in 0..6 {
         assert_eq!(client::get(p.addr, "acme.erp.test", "/", &[]).status, 200);
     }
-    let after = bad.requests().iter().filter(|r| !r.request_line().contains("/web/health")).count();
+    let after = bad
+        .requests()
+        .iter()
+        .filter(|r| !r.request_line().contains("/web/health"))
+        .count();
     assert_eq!(before, after, "traffic reached an unhealthy endpoint");
     let metrics = client::get(p.admin, "x", "/metrics", &[]).text();
-    assert!(metrics.contains(&format!("switchyard_upstream_health{{endpoint=\"{}\",pool=\"odoo\"}} 0", bad.url())), "{metrics}");
+    assert!(
+        metrics.contains(&format!(
+            "switchyard_upstream_health{{endpoint=\"{}\",pool=\"odoo\"}} 0",
+            bad.url()
+        )),
+        "{metrics}"
+    );
 }
 
 #[test]
 fn all_unhealthy_is_503_with_retry_after() {
     common::env();
     let bad = RecordingUpstream::with(Behavior::Respond(503, "down".into()));
-    let p = TestProxy::start(&common::config_with(&bad.url(), "", "    health: { path: /h, interval: 100ms, timeout: 200ms }"));
+    let p = TestProxy::start(&common::config_with(
+        &bad.url(),
+        "",
+        "    health: { path: /h, interval: 100ms, timeout: 200ms }",
+    ));
     let r = eventually(Duration::from_secs(5), || {
         let r = client::get(p.addr, "acme.erp.test", "/", &[]);
         (r.header("content-type") == Some("application/problem+json")).then_some(r)
@@ -112,7 +193,8 @@ fn large_bodies_stream_both_ways() {
     assert_eq!(up.requests()[0].body.len(), body.len());
     // Chunked over the limit is cut at the limit: 413, and the client gets a problem.
     let small = TestProxy::start(&common::config(&up, "  limits: { max_body: 1KiB }"));
-    let mut raw = b"POST /x HTTP/1.1\r\nHost: acme.erp.test\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let mut raw =
+        b"POST /x HTTP/1.1\r\nHost: acme.erp.test\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
     for _ in 0..8 {
         raw.extend_from_slice(b"200\r\n");
         raw.extend_from_slice(&[b'y'; 512]);
@@ -138,7 +220,10 @@ fn websocket_upgrade_passes_through() {
     s.read_exact(&mut buf).expect("echo");
     assert_eq!(&buf, b"ping-frame-bytes");
     let head = up.requests()[0].head_str().to_ascii_lowercase();
-    assert!(head.contains("upgrade: websocket") && head.contains("connection: upgrade"), "{head}");
+    assert!(
+        head.contains("upgrade: websocket") && head.contains("connection: upgrade"),
+        "{head}"
+    );
 }
 
 #[test]
@@ -150,7 +235,14 @@ fn pipelined_requests_are_answered_in_order() {
     let out = String::from_utf8_lossy(&client::raw_all(p.addr, two)).into_owned();
     assert_eq!(out.matches("HTTP/1.1 200").count(), 3, "{out}");
     let lines: Vec<String> = up.requests().iter().map(|r| r.request_line()).collect();
-    assert_eq!(lines, ["GET /one HTTP/1.1", "POST /two HTTP/1.1", "GET /three HTTP/1.1"]);
+    assert_eq!(
+        lines,
+        [
+            "GET /one HTTP/1.1",
+            "POST /two HTTP/1.1",
+            "GET /three HTTP/1.1"
+        ]
+    );
 }
 
 #[test]
@@ -161,7 +253,10 @@ fn a_smuggled_request_after_a_good_one_is_refused_and_never_forwarded() {
     let bytes = b"GET /ok HTTP/1.1\r\nHost: acme.erp.test\r\n\r\nPOST /x HTTP/1.1\r\nHost: acme.erp.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: acme.erp.test\r\n\r\n";
     let out = String::from_utf8_lossy(&client::raw_all(p.addr, bytes)).into_owned();
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
-    assert!(out.contains("HTTP/1.1 400") && out.contains("application/problem+json"), "{out}");
+    assert!(
+        out.contains("HTTP/1.1 400") && out.contains("application/problem+json"),
+        "{out}"
+    );
     let lines: Vec<String> = up.requests().iter().map(|r| r.request_line()).collect();
     assert_eq!(lines, ["GET /ok HTTP/1.1"]);
 }
@@ -171,12 +266,24 @@ fn h2c_prior_knowledge_is_served() {
     common::env();
     let up = RecordingUpstream::start();
     let p = TestProxy::start(&common::config(&up, ""));
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
     let status = rt.block_on(async {
-        let tcp = tokio::net::TcpStream::connect(p.addr).await.expect("connect");
-        let (mut send, conn) = hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), hyper_util::rt::TokioIo::new(tcp)).await.expect("h2 handshake");
+        let tcp = tokio::net::TcpStream::connect(p.addr)
+            .await
+            .expect("connect");
+        let (mut send, conn) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(tcp),
+        )
+        .await
+        .expect("h2 handshake");
         tokio::spawn(conn);
-        let req = http::Request::get("http://acme.erp.test/web//h2").body(http_body_util::Empty::<bytes::Bytes>::new()).expect("req");
+        let req = http::Request::get("http://acme.erp.test/web//h2")
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .expect("req");
         send.send_request(req).await.expect("response").status()
     });
     assert_eq!(status, 200);

@@ -12,9 +12,13 @@ use switchyard_test_support::upstream::RecordingUpstream;
 fn slow_head_gets_408_and_idle_connection_is_closed() {
     common::env();
     let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(&up, "  limits: { header_timeout: 300ms, idle_timeout: 400ms }"));
+    let p = TestProxy::start(&common::config(
+        &up,
+        "  limits: { header_timeout: 300ms, idle_timeout: 400ms }",
+    ));
     let mut s = client::connect(p.addr);
-    s.write_all(b"GET / HTTP/1.1\r\nHost: acme.erp.test\r\n").expect("write");
+    s.write_all(b"GET / HTTP/1.1\r\nHost: acme.erp.test\r\n")
+        .expect("write");
     let t = Instant::now();
     let r = client::read_response(&mut s, false);
     assert_eq!(r.status, 408, "{}", r.text());
@@ -23,13 +27,18 @@ fn slow_head_gets_408_and_idle_connection_is_closed() {
     assert!(up.requests().is_empty());
 
     let mut idle = client::connect(p.addr);
-    idle.write_all(b"GET / HTTP/1.1\r\nHost: acme.erp.test\r\n\r\n").expect("write");
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: acme.erp.test\r\n\r\n")
+        .expect("write");
     assert_eq!(client::read_response(&mut idle, false).status, 200);
     let t = Instant::now();
     let mut buf = [0u8; 1];
     let n = idle.read(&mut buf).unwrap_or(0);
     assert_eq!(n, 0, "idle connection should be closed by the proxy");
-    assert!(t.elapsed() >= Duration::from_millis(300) && t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(300) && t.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 #[test]
@@ -40,17 +49,27 @@ fn max_connections_holds_extra_connections_until_one_closes() {
     let mut held: Vec<_> = (0..2)
         .map(|_| {
             let mut s = client::connect(p.addr);
-            s.write_all(b"GET / HTTP/1.1\r\nHost: acme.erp.test\r\n\r\n").expect("write");
+            s.write_all(b"GET / HTTP/1.1\r\nHost: acme.erp.test\r\n\r\n")
+                .expect("write");
             assert_eq!(client::read_response(&mut s, false).status, 200);
             s
         })
         .collect();
     let mut third = client::connect(p.addr);
-    third.set_read_timeout(Some(Duration::from_millis(400))).expect("timeout");
-    third.write_all(b"GET / HTTP/1.1\r\nHost: acme.erp.test\r\nConnection: close\r\n\r\n").expect("write");
+    third
+        .set_read_timeout(Some(Duration::from_millis(400)))
+        .expect("timeout");
+    third
+        .write_all(b"GET / HTTP/1.1\r\nHost: acme.erp.test\r\nConnection: close\r\n\r\n")
+        .expect("write");
     let mut buf = [0u8; 64];
-    assert!(third.read(&mut buf).is_err(), "a third connection was served over the limit");
+    assert!(
+        third.read(&mut buf).is_err(),
+        "a third connection was served over the limit"
+    );
     held.pop();
-    third.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    third
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
     assert_eq!(client::read_response(&mut third, false).status, 200);
 }

@@ -12,19 +12,28 @@ use switchyard_test_support::client::read_response;
 use switchyard_test_support::proxy::TestProxy;
 use switchyard_test_support::upstream::RecordingUpstream;
 
-fn client_config(ca: &std::path::Path, identity: Option<(&std::path::Path, &std::path::Path)>) -> Arc<rustls::ClientConfig> {
+fn client_config(
+    ca: &std::path::Path,
+    identity: Option<(&std::path::Path, &std::path::Path)>,
+) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(ca).expect("ca") {
         roots.add(c.expect("cert")).expect("add");
     }
-    let b = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots);
+    let b = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots);
     let cfg = match identity {
         Some((cert, key)) => {
-            let chain: Vec<_> = CertificateDer::pem_file_iter(cert).expect("cert").map(|c| c.expect("c")).collect();
-            b.with_client_auth_cert(chain, PrivateKeyDer::from_pem_file(key).expect("key")).expect("client auth")
+            let chain: Vec<_> = CertificateDer::pem_file_iter(cert)
+                .expect("cert")
+                .map(|c| c.expect("c"))
+                .collect();
+            b.with_client_auth_cert(chain, PrivateKeyDer::from_pem_file(key).expect("key"))
+                .expect("client auth")
         }
         None => b.with_no_client_auth(),
     };
@@ -32,7 +41,8 @@ fn client_config(ca: &std::path::Path, identity: Option<(&std::path::Path, &std:
 }
 
 fn https_get(addr: std::net::SocketAddr, cfg: Arc<rustls::ClientConfig>) -> std::io::Result<u16> {
-    let conn = rustls::ClientConnection::new(cfg, ServerName::try_from("localhost").expect("name")).map_err(std::io::Error::other)?;
+    let conn = rustls::ClientConnection::new(cfg, ServerName::try_from("localhost").expect("name"))
+        .map_err(std::io::Error::other)?;
     let mut tls = rustls::StreamOwned::new(conn, switchyard_test_support::client::connect(addr));
     tls.write_all(b"GET /secure HTTP/1.1\r\nHost: acme.erp.test\r\nConnection: close\r\n\r\n")?;
     Ok(read_response(&mut tls, false).status)
@@ -58,6 +68,9 @@ fn tls_listener_with_required_client_certificates() {
     assert_eq!(r.header("x-forwarded-proto"), ["https"]);
     assert_eq!(r.request_line(), "GET /secure HTTP/1.1");
     let without = client_config(&m.ca, None);
-    assert!(https_get(addr, without).map(|s| s == 0).unwrap_or(true), "a client without a certificate was served");
+    assert!(
+        https_get(addr, without).map(|s| s == 0).unwrap_or(true),
+        "a client without a certificate was served"
+    );
     assert_eq!(up.requests().len(), 1);
 }

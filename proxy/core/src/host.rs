@@ -44,7 +44,11 @@ pub fn parse_authority(raw: &str) -> Result<Authority, HostError> {
             "" => None,
             p => Some(parse_port(p.strip_prefix(':').ok_or_else(invalid)?).ok_or_else(invalid)?),
         };
-        return Ok(Authority { host: format!("[{}]", inner.to_ascii_lowercase()), port, is_ip: true });
+        return Ok(Authority {
+            host: format!("[{}]", inner.to_ascii_lowercase()),
+            port,
+            is_ip: true,
+        });
     } else {
         match raw.rsplit_once(':') {
             Some((h, p)) => (h, Some(parse_port(p).ok_or_else(invalid)?)),
@@ -52,11 +56,16 @@ pub fn parse_authority(raw: &str) -> Result<Authority, HostError> {
         }
     };
     let host = host.strip_suffix('.').unwrap_or(host);
-    if host.is_empty() || !host.bytes().all(is_reg_name_byte) || host.contains("..") || host.starts_with('.') {
+    if host.is_empty()
+        || !host.bytes().all(is_reg_name_byte)
+        || host.contains("..")
+        || host.starts_with('.')
+    {
         return Err(invalid());
     }
     let host = host.to_ascii_lowercase();
-    let is_ip = host.parse::<std::net::Ipv4Addr>().is_ok();
+    let is_ip =
+        host.ends_with(|c: char| c.is_ascii_digit()) && host.parse::<std::net::Ipv4Addr>().is_ok();
     Ok(Authority { host, port, is_ip })
 }
 
@@ -84,17 +93,47 @@ mod tests {
     #[test]
     fn canonical_forms() {
         let a = parse_authority("ACME.erp.Example.com.:8080").expect("valid");
-        assert_eq!((a.host.as_str(), a.port, a.is_ip), ("acme.erp.example.com", Some(8080), false));
-        assert_eq!(parse_authority("10.0.0.1").expect("ip").is_ip, true);
+        assert_eq!(
+            (a.host.as_str(), a.port, a.is_ip),
+            ("acme.erp.example.com", Some(8080), false)
+        );
+        assert!(parse_authority("10.0.0.1").expect("ip").is_ip);
         let v6 = parse_authority("[::1]:443").expect("v6");
-        assert_eq!((v6.host.as_str(), v6.port, v6.is_ip), ("[::1]", Some(443), true));
-        assert_eq!(parse_authority("a.example:80").expect("p").to_forwarded(false), "a.example");
-        assert_eq!(parse_authority("a.example:8443").expect("p").to_forwarded(true), "a.example:8443");
+        assert_eq!(
+            (v6.host.as_str(), v6.port, v6.is_ip),
+            ("[::1]", Some(443), true)
+        );
+        assert_eq!(
+            parse_authority("a.example:80")
+                .expect("p")
+                .to_forwarded(false),
+            "a.example"
+        );
+        assert_eq!(
+            parse_authority("a.example:8443")
+                .expect("p")
+                .to_forwarded(true),
+            "a.example:8443"
+        );
     }
 
     #[test]
     fn refusals() {
-        for bad in ["", "a b", "a..b", ".a", "a:", "a:99999", "a:1x", "[::1", "[zz]", "ä.example", "a/b", "a@b", "a:80:80"] {
+        for bad in [
+            "",
+            "a b",
+            "a..b",
+            ".a",
+            "a:",
+            "a:99999",
+            "a:1x",
+            "[::1",
+            "[zz]",
+            "ä.example",
+            "a/b",
+            "a@b",
+            "a:80:80",
+        ] {
             assert!(parse_authority(bad).is_err(), "{bad:?} should be refused");
         }
     }

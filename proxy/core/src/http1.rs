@@ -103,7 +103,9 @@ pub fn validate(head: &[u8], limits: &HeadLimits) -> Result<Head, HeadError> {
         return Err(HeadError::TooLarge);
     }
     let mut lines = Lines { buf: head, pos: 0 };
-    let line = lines.next_line()?.ok_or(HeadError::Malformed("empty request"))?;
+    let line = lines
+        .next_line()?
+        .ok_or(HeadError::Malformed("empty request"))?;
     let (method, target) = request_line(line, limits)?;
 
     let mut st = Fields::default();
@@ -146,7 +148,10 @@ impl<'a> Lines<'a> {
     }
 }
 
-fn request_line<'a>(line: &'a [u8], limits: &HeadLimits) -> Result<(&'a [u8], &'a [u8]), HeadError> {
+fn request_line<'a>(
+    line: &'a [u8],
+    limits: &HeadLimits,
+) -> Result<(&'a [u8], &'a [u8]), HeadError> {
     let sp1 = memchr::memchr(b' ', line).ok_or(HeadError::Malformed("malformed request line"))?;
     let method = &line[..sp1];
     if method.is_empty() || !method.iter().all(|&b| is_tchar(b)) {
@@ -182,8 +187,14 @@ struct Fields<'a> {
 }
 
 fn trim_ows(v: &[u8]) -> &[u8] {
-    let s = v.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(v.len());
-    let e = v.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(s, |p| p + 1);
+    let s = v
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(v.len());
+    let e = v
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(s, |p| p + 1);
     &v[s..e.max(s)]
 }
 
@@ -191,13 +202,16 @@ fn field<'a>(line: &'a [u8], st: &mut Fields<'a>) -> Result<(), HeadError> {
     if matches!(line.first(), Some(b' ' | b'\t')) {
         return Err(HeadError::Malformed("obsolete line folding"));
     }
-    let colon = memchr::memchr(b':', line).ok_or(HeadError::Malformed("header field without a colon"))?;
+    let colon =
+        memchr::memchr(b':', line).ok_or(HeadError::Malformed("header field without a colon"))?;
     let name = &line[..colon];
     if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
         return Err(HeadError::Malformed("invalid header field name"));
     }
     if is_lookalike(name) {
-        return Err(HeadError::Malformed("header field name mimics a framing field"));
+        return Err(HeadError::Malformed(
+            "header field name mimics a framing field",
+        ));
     }
     let value = trim_ows(&line[colon + 1..]);
     if value.iter().any(|&b| b < 0x20 && b != b'\t' || b == 0x7f) {
@@ -221,16 +235,26 @@ fn field<'a>(line: &'a [u8], st: &mut Fields<'a>) -> Result<(), HeadError> {
     } else if name.eq_ignore_ascii_case(b"upgrade") {
         st.upgrade_field = true;
     } else if name.eq_ignore_ascii_case(b"connection") {
-        st.connection_upgrade |= value.split(|&b| b == b',').any(|t| trim_ows(t).eq_ignore_ascii_case(b"upgrade"));
+        st.connection_upgrade |= value
+            .split(|&b| b == b',')
+            .any(|t| trim_ows(t).eq_ignore_ascii_case(b"upgrade"));
     }
     Ok(())
 }
 
 /// `Transfer_Encoding`, `Content--Length`, …: names some servers fold into a framing field.
 fn is_lookalike(name: &[u8]) -> bool {
-    let squeezed: Vec<u8> = name.iter().filter(|&&b| b != b'-' && b != b'_').map(u8::to_ascii_lowercase).collect();
-    let framing = squeezed == b"transferencoding" || squeezed == b"contentlength" || squeezed == b"host";
-    framing && !name.eq_ignore_ascii_case(b"transfer-encoding") && !name.eq_ignore_ascii_case(b"content-length") && !name.eq_ignore_ascii_case(b"host")
+    let squeezed: Vec<u8> = name
+        .iter()
+        .filter(|&&b| b != b'-' && b != b'_')
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    let framing =
+        squeezed == b"transferencoding" || squeezed == b"contentlength" || squeezed == b"host";
+    framing
+        && !name.eq_ignore_ascii_case(b"transfer-encoding")
+        && !name.eq_ignore_ascii_case(b"content-length")
+        && !name.eq_ignore_ascii_case(b"host")
 }
 
 impl<'a> Fields<'a> {
@@ -242,14 +266,18 @@ impl<'a> Fields<'a> {
             return Err(HeadError::Malformed("duplicate Transfer-Encoding"));
         }
         if self.cls > 0 && self.tes > 0 {
-            return Err(HeadError::Malformed("both Content-Length and Transfer-Encoding"));
+            return Err(HeadError::Malformed(
+                "both Content-Length and Transfer-Encoding",
+            ));
         }
         let host = match (self.hosts, self.host) {
             (0, _) | (_, None) => return Err(HeadError::Malformed("missing Host")),
             (1, Some(h)) => h,
             _ => return Err(HeadError::Malformed("duplicate Host")),
         };
-        let host = std::str::from_utf8(host).ok().and_then(|h| parse_authority(h).ok());
+        let host = std::str::from_utf8(host)
+            .ok()
+            .and_then(|h| parse_authority(h).ok());
         let host = host.ok_or(HeadError::Malformed("invalid Host"))?;
         check_target(method, target, &host)?;
         let has_body = self.tes > 0 || self.content_length.is_some_and(|n| n > 0);
@@ -261,13 +289,24 @@ impl<'a> Fields<'a> {
             (_, Some(0)) | (_, None) => Framing::None,
             (_, Some(n)) => Framing::Length(n),
         };
-        Ok(Head { framing, upgrade: self.upgrade_field && self.connection_upgrade })
+        Ok(Head {
+            framing,
+            upgrade: self.upgrade_field && self.connection_upgrade,
+        })
     }
 }
 
-fn check_target(method: &[u8], target: &[u8], host: &crate::host::Authority) -> Result<(), HeadError> {
+fn check_target(
+    method: &[u8],
+    target: &[u8],
+    host: &crate::host::Authority,
+) -> Result<(), HeadError> {
     if target == b"*" {
-        return if method == b"OPTIONS" { Ok(()) } else { Err(HeadError::Malformed("asterisk-form is for OPTIONS only")) };
+        return if method == b"OPTIONS" {
+            Ok(())
+        } else {
+            Err(HeadError::Malformed("asterisk-form is for OPTIONS only"))
+        };
     }
     if target.first() == Some(&b'/') {
         return Ok(());
@@ -277,15 +316,22 @@ fn check_target(method: &[u8], target: &[u8], host: &crate::host::Authority) -> 
         .strip_prefix(b"http://")
         .or_else(|| lower.strip_prefix(b"https://"))
         .ok_or(HeadError::Malformed("invalid request-target form"))?;
-    let end = rest.iter().position(|&b| b == b'/' || b == b'?').unwrap_or(rest.len());
+    let end = rest
+        .iter()
+        .position(|&b| b == b'/' || b == b'?')
+        .unwrap_or(rest.len());
     let auth = &rest[..end];
     if auth.contains(&b'@') {
         return Err(HeadError::Malformed("userinfo in the request-target"));
     }
-    let parsed = std::str::from_utf8(auth).ok().and_then(|a| parse_authority(a).ok());
+    let parsed = std::str::from_utf8(auth)
+        .ok()
+        .and_then(|a| parse_authority(a).ok());
     match parsed {
         Some(a) if a.host == host.host && a.port == host.port => Ok(()),
-        _ => Err(HeadError::Malformed("absolute-form authority differs from Host")),
+        _ => Err(HeadError::Malformed(
+            "absolute-form authority differs from Host",
+        )),
     }
 }
 
@@ -343,10 +389,15 @@ impl ChunkedScanner {
                     if b != b'\n' {
                         return bad("bare CR in chunk size line");
                     }
-                    self.state = if self.size == 0 { Chunk::TrailerStart } else { Chunk::Data };
+                    self.state = if self.size == 0 {
+                        Chunk::TrailerStart
+                    } else {
+                        Chunk::Data
+                    };
                 }
                 Chunk::Data => {
-                    let take = (buf.len() - i).min(usize::try_from(self.size).unwrap_or(usize::MAX));
+                    let take =
+                        (buf.len() - i).min(usize::try_from(self.size).unwrap_or(usize::MAX));
                     self.size -= take as u64;
                     i += take;
                     if self.size == 0 {

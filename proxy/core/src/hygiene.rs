@@ -5,8 +5,17 @@
 //! underscore spellings that some servers fold into dashes.
 
 /// Hop-by-hop fields, always removed (plus any named in `Connection`).
-pub const HOP_BY_HOP: &[&str] =
-    &["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
+pub const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
 
 /// Why a request field is removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +36,8 @@ pub fn classify(name: &str, peer_trusted: bool) -> Strip {
     if HOP_BY_HOP.iter().any(|h| eq_norm(n, h)) {
         return Strip::HopByHop;
     }
-    let forwarded = starts_norm(n, "x-forwarded-") || eq_norm(n, "forwarded") || eq_norm(n, "x-real-ip");
+    let forwarded =
+        starts_norm(n, "x-forwarded-") || eq_norm(n, "forwarded") || eq_norm(n, "x-real-ip");
     if starts_norm(n, "x-odoo-")
         || starts_norm(n, "x-openerp-")
         || starts_norm(n, "x-switchyard-")

@@ -58,7 +58,9 @@ fn is_canonical(bytes: &[u8]) -> bool {
             b'/' if prev_slash => return false,
             b'.' if prev_slash => {
                 let next = bytes.get(i + 1).copied();
-                if matches!(next, None | Some(b'/')) || (next == Some(b'.') && matches!(bytes.get(i + 2), None | Some(b'/'))) {
+                if matches!(next, None | Some(b'/'))
+                    || (next == Some(b'.') && matches!(bytes.get(i + 2), None | Some(b'/')))
+                {
                     return false;
                 }
             }
@@ -80,7 +82,10 @@ fn slow(raw: &str) -> Result<String, PathError> {
         let b = bytes[i];
         match b {
             b'%' => {
-                let (h, l) = match (bytes.get(i + 1).and_then(|&c| hex(c)), bytes.get(i + 2).and_then(|&c| hex(c))) {
+                let (h, l) = match (
+                    bytes.get(i + 1).and_then(|&c| hex(c)),
+                    bytes.get(i + 2).and_then(|&c| hex(c)),
+                ) {
                     (Some(h), Some(l)) => (h, l),
                     _ => return Err(PathError::BadEscape),
                 };
@@ -160,9 +165,18 @@ mod tests {
 
     #[test]
     fn refusals() {
-        assert_eq!(canonicalize("/a%2Fb"), Err(PathError::ForbiddenEscape(b'/')));
-        assert_eq!(canonicalize("/a%2fb"), Err(PathError::ForbiddenEscape(b'/')));
-        assert_eq!(canonicalize("/a%5Cb"), Err(PathError::ForbiddenEscape(b'\\')));
+        assert_eq!(
+            canonicalize("/a%2Fb"),
+            Err(PathError::ForbiddenEscape(b'/'))
+        );
+        assert_eq!(
+            canonicalize("/a%2fb"),
+            Err(PathError::ForbiddenEscape(b'/'))
+        );
+        assert_eq!(
+            canonicalize("/a%5Cb"),
+            Err(PathError::ForbiddenEscape(b'\\'))
+        );
         assert_eq!(canonicalize("/a%00"), Err(PathError::ForbiddenEscape(0)));
         assert_eq!(canonicalize("/a%zz"), Err(PathError::BadEscape));
         assert_eq!(canonicalize("/a%4"), Err(PathError::BadEscape));

@@ -24,8 +24,19 @@ pub struct Problem {
 
 impl Problem {
     /// A problem with no extra members.
-    pub fn new(status: u16, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Problem { status, code, title, detail: detail.into(), extra: Map::new() }
+    pub fn new(
+        status: u16,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Problem {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+            extra: Map::new(),
+        }
     }
 
     /// Adds an explaining member.
@@ -64,10 +75,23 @@ mod tests {
 
     #[test]
     fn document_shape() {
-        let p = Problem::new(404, "unknown-tenant", "Unknown tenant", "no tenant \"zeta\"").with("tenant", "zeta");
+        let p = Problem::new(
+            404,
+            "unknown-tenant",
+            "Unknown tenant",
+            "no tenant \"zeta\"",
+        )
+        .with("tenant", "zeta");
         let v: Value = serde_json::from_slice(&p.to_json("r1")).expect("json");
         assert_eq!(v["type"], "urn:switchyard:problem:unknown-tenant");
-        assert_eq!((v["status"].as_u64(), v["request_id"].as_str(), v["tenant"].as_str()), (Some(404), Some("r1"), Some("zeta")));
+        assert_eq!(
+            (
+                v["status"].as_u64(),
+                v["request_id"].as_str(),
+                v["tenant"].as_str()
+            ),
+            (Some(404), Some("r1"), Some("zeta"))
+        );
         let q = Problem::new(429, "quota-exceeded", "Too many requests", "x");
         assert!(q.type_uri().ends_with("#quota-exceeded"));
     }

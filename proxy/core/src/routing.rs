@@ -14,7 +14,13 @@ mod tests {
     use crate::config::{HostMatch, PoolId};
 
     fn route(name: &str, host: HostMatch, prefix: &str) -> Route {
-        Route { name: name.into(), host, path_prefix: prefix.into(), methods: None, stable: PoolId(0) }
+        Route {
+            name: name.into(),
+            host,
+            path_prefix: prefix.into(),
+            methods: None,
+            stable: PoolId(0),
+        }
     }
 
     #[test]

@@ -8,7 +8,9 @@ use std::time::Duration;
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     if t.is_empty() || !t.as_bytes()[0].is_ascii_digit() {
-        return Err(format!("invalid duration {s:?} (expected e.g. 250ms, 5s, 10m, 24h)"));
+        return Err(format!(
+            "invalid duration {s:?} (expected e.g. 250ms, 5s, 10m, 24h)"
+        ));
     }
     humantime::parse_duration(t)
         .map_err(|e| format!("invalid duration {s:?}: {e} (expected e.g. 250ms, 5s, 10m, 24h)"))
@@ -66,7 +68,13 @@ mod tests {
 
     #[test]
     fn durations() {
-        for (s, ms) in [("250ms", 250), ("5s", 5000), ("10m", 600_000), ("24h", 86_400_000), ("1h30m", 5_400_000)] {
+        for (s, ms) in [
+            ("250ms", 250),
+            ("5s", 5000),
+            ("10m", 600_000),
+            ("24h", 86_400_000),
+            ("1h30m", 5_400_000),
+        ] {
             assert_eq!(parse_duration(s).map(|d| d.as_millis()), Ok(ms), "{s}");
         }
         for s in ["", "5", "-1s", "abc", "5 parsecs"] {
@@ -76,7 +84,13 @@ mod tests {
 
     #[test]
     fn sizes() {
-        for (s, n) in [("64KiB", 65_536), ("10MiB", 10 << 20), ("2GiB", 2 << 30), ("1000", 1000), ("1kB", 1000)] {
+        for (s, n) in [
+            ("64KiB", 65_536),
+            ("10MiB", 10 << 20),
+            ("2GiB", 2 << 30),
+            ("1000", 1000),
+            ("1kB", 1000),
+        ] {
             assert_eq!(parse_size(s), Ok(n), "{s}");
         }
         for s in ["", "KiB", "1.5MiB", "10 XB", "99999999999999999999GiB"] {
@@ -86,7 +100,13 @@ mod tests {
 
     #[test]
     fn rates() {
-        assert_eq!(parse_rate("200/s"), Ok(Rate { limit: 200, per: Duration::from_secs(1) }));
+        assert_eq!(
+            parse_rate("200/s"),
+            Ok(Rate {
+                limit: 200,
+                per: Duration::from_secs(1)
+            })
+        );
         assert_eq!(parse_rate("1200/min").map(|r| r.per.as_secs()), Ok(60));
         for s in ["0/s", "10", "10/fortnight", "x/s"] {
             assert!(parse_rate(s).is_err(), "{s}");

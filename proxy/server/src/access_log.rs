@@ -19,34 +19,50 @@ impl AccessLog {
     /// Starts the writer for `target` (no thread for `off`).
     pub fn start(target: AccessLogTarget) -> Self {
         if target == AccessLogTarget::Off {
-            return AccessLog { tx: None, dropped: AtomicU64::new(0), writer: Default::default() };
+            return AccessLog {
+                tx: None,
+                dropped: AtomicU64::new(0),
+                writer: Default::default(),
+            };
         }
         let (tx, rx) = sync_channel::<String>(65_536);
-        let spawned = std::thread::Builder::new().name("access-log".into()).spawn(move || {
-            let mut out: Box<dyn Write> = match target {
-                AccessLogTarget::Stderr => Box::new(std::io::LineWriter::new(std::io::stderr())),
-                _ => Box::new(std::io::BufWriter::new(std::io::stdout())),
-            };
-            // An empty line is the close sentinel: flush and stop.
-            'outer: while let Ok(first) = rx.recv() {
-                let mut line = first;
-                loop {
-                    if line.is_empty() {
-                        let _ = out.flush();
-                        break 'outer;
+        let spawned = std::thread::Builder::new()
+            .name("access-log".into())
+            .spawn(move || {
+                let mut out: Box<dyn Write> = match target {
+                    AccessLogTarget::Stderr => {
+                        Box::new(std::io::LineWriter::new(std::io::stderr()))
                     }
-                    let _ = out.write_all(line.as_bytes());
-                    match rx.try_recv() {
-                        Ok(more) => line = more,
-                        Err(_) => break,
+                    _ => Box::new(std::io::BufWriter::new(std::io::stdout())),
+                };
+                // An empty line is the close sentinel: flush and stop.
+                'outer: while let Ok(first) = rx.recv() {
+                    let mut line = first;
+                    loop {
+                        if line.is_empty() {
+                            let _ = out.flush();
+                            break 'outer;
+                        }
+                        let _ = out.write_all(line.as_bytes());
+                        match rx.try_recv() {
+                            Ok(more) => line = more,
+                            Err(_) => break,
+                        }
                     }
+                    let _ = out.flush();
                 }
-                let _ = out.flush();
-            }
-        });
+            });
         match spawned {
-            Ok(h) => AccessLog { tx: Some(tx), dropped: AtomicU64::new(0), writer: std::sync::Mutex::new(Some(h)) },
-            Err(_) => AccessLog { tx: None, dropped: AtomicU64::new(0), writer: Default::default() },
+            Ok(h) => AccessLog {
+                tx: Some(tx),
+                dropped: AtomicU64::new(0),
+                writer: std::sync::Mutex::new(Some(h)),
+            },
+            Err(_) => AccessLog {
+                tx: None,
+                dropped: AtomicU64::new(0),
+                writer: Default::default(),
+            },
         }
     }
 

@@ -81,11 +81,29 @@ impl AuditLog {
     /// Opens (creating) the log and reads its tail; refuses a log whose chain is broken.
     pub fn open(path: &Path) -> Result<Self, String> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        let (seq, hash) = if path.exists() { verify(path).map_err(|e| format!("audit log {}: {e}", path.display()))? } else { (0, GENESIS.to_owned()) };
-        let file = OpenOptions::new().create(true).append(true).open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        Ok(AuditLog { path: path.to_owned(), tail: Mutex::new(Tail { file, seq, hash }) })
+        let (seq, hash) = if path.exists() {
+            verify(path).map_err(|e| format!("audit log {}: {e}", path.display()))?
+        } else {
+            (0, GENESIS.to_owned())
+        };
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        Ok(AuditLog {
+            path: path.to_owned(),
+            tail: Mutex::new(Tail { file, seq, hash }),
+        })
+    }
+
+    /// The last entry's sequence number and hash (the chain head).
+    pub fn head(&self) -> (u64, String) {
+        let t = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+        (t.seq, t.hash.clone())
     }
 
     /// The log's path.
@@ -106,7 +124,10 @@ impl AuditLog {
         let body = serde_json::to_string(&body).map_err(|e| e.to_string())?;
         let hash = crate::live::sha256_hex(body.as_bytes());
         let line = format!("{{\"hash\":\"{hash}\",{}\n", &body[1..]);
-        t.file.write_all(line.as_bytes()).and_then(|_| t.file.sync_data()).map_err(|e| format!("audit write failed: {e}"))?;
+        t.file
+            .write_all(line.as_bytes())
+            .and_then(|_| t.file.sync_data())
+            .map_err(|e| format!("audit write failed: {e}"))?;
         t.seq = seq;
         t.hash = hash.clone();
         Ok(hash)
@@ -117,7 +138,8 @@ impl AuditLog {
         let f = File::open(&self.path).map_err(|e| e.to_string())?;
         let mut out = Vec::new();
         for line in BufReader::new(f).lines() {
-            let v: Value = serde_json::from_str(&line.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+            let v: Value = serde_json::from_str(&line.map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
             if v["seq"].as_u64().unwrap_or(0) > since {
                 out.push(v);
                 if out.len() >= limit {
@@ -137,13 +159,22 @@ pub fn verify(path: &Path) -> Result<(u64, String), String> {
         let n = i + 1;
         let line = line.map_err(|e| format!("line {n}: unreadable: {e}"))?;
         let bad = |why: &str| format!("line {n}: {why}");
-        let rest = line.strip_prefix("{\"hash\":\"").ok_or_else(|| bad("not an audit entry"))?;
-        let (hash, body) = (rest.get(..64).ok_or_else(|| bad("truncated"))?, rest.get(64..).ok_or_else(|| bad("truncated"))?);
-        let body = format!("{{{}", body.strip_prefix("\",").ok_or_else(|| bad("malformed"))?);
+        let rest = line
+            .strip_prefix("{\"hash\":\"")
+            .ok_or_else(|| bad("not an audit entry"))?;
+        let (hash, body) = (
+            rest.get(..64).ok_or_else(|| bad("truncated"))?,
+            rest.get(64..).ok_or_else(|| bad("truncated"))?,
+        );
+        let body = format!(
+            "{{{}",
+            body.strip_prefix("\",").ok_or_else(|| bad("malformed"))?
+        );
         if crate::live::sha256_hex(body.as_bytes()) != hash {
             return Err(bad("hash mismatch: the entry was edited"));
         }
-        let v: Value = serde_json::from_str(&body).map_err(|e| bad(&format!("invalid JSON: {e}")))?;
+        let v: Value =
+            serde_json::from_str(&body).map_err(|e| bad(&format!("invalid JSON: {e}")))?;
         if v["prev"].as_str() != Some(prev.as_str()) {
             return Err(bad("chain broken: entries were removed or reordered"));
         }

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "switchyard", version, about = "A governing reverse proxy for multi-tenant Odoo, behind Traefik")]
+#[command(
+    name = "switchyard",
+    version,
+    about = "A governing reverse proxy for multi-tenant Odoo, behind Traefik"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -18,7 +22,11 @@ enum Cmd {
     /// Run the proxy.
     Run {
         /// Config file.
-        #[arg(long, env = "SWITCHYARD_CONFIG", default_value = "config/switchyard.yaml")]
+        #[arg(
+            long,
+            env = "SWITCHYARD_CONFIG",
+            default_value = "config/switchyard.yaml"
+        )]
         config: PathBuf,
     },
     /// Validate a config file: print every problem with its path, exit 1 on any.
@@ -60,11 +68,17 @@ pub fn main() -> ExitCode {
         Cmd::Run { config } => run(config),
         Cmd::Check { config } => check(&config),
         Cmd::Schema => {
-            println!("{}", serde_json::to_string_pretty(&switchyard_core::config::json_schema()).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&switchyard_core::config::json_schema())
+                    .unwrap_or_default()
+            );
             ExitCode::SUCCESS
         }
         Cmd::Demo { listen, admin } => crate::demo::run(&listen, &admin),
-        Cmd::Audit { cmd: AuditCmd::Verify { file } } => match crate::audit::verify(&file) {
+        Cmd::Audit {
+            cmd: AuditCmd::Verify { file },
+        } => match crate::audit::verify(&file) {
             Ok((n, head)) => {
                 println!("ok: {n} entries, chain intact, head {head}");
                 ExitCode::SUCCESS
@@ -78,7 +92,11 @@ pub fn main() -> ExitCode {
 }
 
 fn run(config: PathBuf) -> ExitCode {
-    let opts = crate::proxy::Options { config_path: config, watch: true, signals: true };
+    let opts = crate::proxy::Options {
+        config_path: config,
+        watch: true,
+        signals: true,
+    };
     match crate::proxy::start(opts) {
         Ok(running) => {
             eprintln!(
@@ -87,7 +105,10 @@ fn run(config: PathBuf) -> ExitCode {
                     "tls": running.data.tls.map(|a| a.to_string()), "admin": running.admin.to_string(), "version": env!("CARGO_PKG_VERSION")})
             );
             running.wait();
-            eprintln!("{}", serde_json::json!({"level": "info", "msg": "switchyard stopped"}));
+            eprintln!(
+                "{}",
+                serde_json::json!({"level": "info", "msg": "switchyard stopped"})
+            );
             ExitCode::SUCCESS
         }
         Err(errs) => {
@@ -111,7 +132,13 @@ pub fn check(config: &std::path::Path) -> ExitCode {
                 }
             }
             if problems.is_empty() {
-                println!("ok: {} routes, {} pools, {} tenants (sha256 {})", cfg.routes.len(), cfg.pools.len(), cfg.tenants.names.len(), &hash[..12]);
+                println!(
+                    "ok: {} routes, {} pools, {} tenants (sha256 {})",
+                    cfg.routes.len(),
+                    cfg.pools.len(),
+                    cfg.tenants.names.len(),
+                    &hash[..12]
+                );
                 return ExitCode::SUCCESS;
             }
         }

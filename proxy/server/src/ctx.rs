@@ -14,6 +14,8 @@ pub struct ConnInfo {
     pub tls: bool,
     /// True when the peer is in `server.trusted_proxies` (checked against the live config).
     pub trusted: bool,
+    /// The peer's address as an `X-Forwarded-For` element, computed once per connection.
+    pub peer_ip: http::HeaderValue,
     /// Verified client-certificate subject (TLS listener with `client_ca`).
     pub client_cert: Option<Arc<str>>,
     /// TLS SNI.
@@ -37,6 +39,8 @@ pub struct RequestCtx {
     pub route: Option<usize>,
     /// Tenant name.
     pub tenant: Option<String>,
+    /// Tenant index in the snapshot.
+    pub tenant_idx: Option<usize>,
     /// Pool index in the snapshot.
     pub pool: Option<usize>,
     /// Endpoint used.
@@ -62,6 +66,7 @@ impl RequestCtx {
             path: String::new(),
             route: None,
             tenant: None,
+            tenant_idx: None,
             pool: None,
             endpoint: None,
             status: 0,
@@ -74,5 +79,15 @@ impl RequestCtx {
 
 /// A new request id: 32 hex digits.
 pub fn new_request_id() -> String {
-    format!("{:032x}", fastrand::u128(..))
+    let mut s = String::with_capacity(32);
+    push_hex(&mut s, fastrand::u128(..), 32);
+    s
+}
+
+/// Appends the low `digits` hex digits of `v` (lower case), without going through `fmt`.
+pub fn push_hex(out: &mut String, v: u128, digits: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for i in (0..digits).rev() {
+        out.push(HEX[((v >> (i * 4)) & 0xf) as usize] as char);
+    }
 }

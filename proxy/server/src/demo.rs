@@ -16,8 +16,17 @@ use std::process::ExitCode;
 /// The embedded demo config; `${…}` placeholders are filled at start.
 pub const DEMO_YAML: &str = include_str!("../../../config/demo.yaml");
 
-async fn echo(name: &'static str, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let pick = |h: &str| req.headers().get(h).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+async fn echo(
+    name: &'static str,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let pick = |h: &str| {
+        req.headers()
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
     let body = serde_json::json!({
         "upstream": name,
         "method": req.method().as_str(),
@@ -30,7 +39,10 @@ async fn echo(name: &'static str, req: Request<Incoming>) -> Result<Response<Ful
         "traceparent": pick("traceparent"),
     });
     let mut resp = Response::new(Full::new(Bytes::from(format!("{body:#}\n"))));
-    resp.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        "content-type",
+        http::HeaderValue::from_static("application/json"),
+    );
     Ok(resp)
 }
 
@@ -42,7 +54,9 @@ pub async fn upstream(name: &'static str) -> std::io::Result<SocketAddr> {
         while let Ok((s, _)) = l.accept().await {
             tokio::spawn(async move {
                 let svc = service_fn(move |r| echo(name, r));
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(s), svc).await;
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(s), svc)
+                    .await;
             });
         }
     });
@@ -51,14 +65,24 @@ pub async fn upstream(name: &'static str) -> std::io::Result<SocketAddr> {
 
 /// Runs the demo until SIGTERM/Ctrl-C.
 pub fn run(listen: &str, admin: &str) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("demo: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let ups = rt.block_on(async { Ok::<_, std::io::Error>((upstream("odoo-stable").await?, upstream("odoo-canary").await?, upstream("integration-workers").await?)) });
+    let ups = rt.block_on(async {
+        Ok::<_, std::io::Error>((
+            upstream("odoo-stable").await?,
+            upstream("odoo-canary").await?,
+            upstream("integration-workers").await?,
+        ))
+    });
     let Ok((stable, canary, integration)) = ups else {
         eprintln!("demo: cannot start the demo upstreams");
         return ExitCode::FAILURE;
@@ -72,14 +96,23 @@ pub fn run(listen: &str, admin: &str) -> ExitCode {
         .replace("${CANARY}", &canary.to_string())
         .replace("${INTEGRATION}", &integration.to_string())
         .replace("${DATA_DIR}", &dir.join("data").display().to_string())
-        .replace("${TOKEN_FILE}", &dir.join("admin-token").display().to_string());
+        .replace(
+            "${TOKEN_FILE}",
+            &dir.join("admin-token").display().to_string(),
+        );
     let config = dir.join("switchyard.yaml");
-    let written = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(dir.join("admin-token"), &token)).and_then(|_| std::fs::write(&config, yaml));
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::write(dir.join("admin-token"), &token))
+        .and_then(|_| std::fs::write(&config, yaml));
     if let Err(e) = written {
         eprintln!("demo: cannot write {}: {e}", dir.display());
         return ExitCode::FAILURE;
     }
-    let running = match crate::proxy::start(crate::proxy::Options { config_path: config.clone(), watch: true, signals: true }) {
+    let running = match crate::proxy::start(crate::proxy::Options {
+        config_path: config.clone(),
+        watch: true,
+        signals: true,
+    }) {
         Ok(r) => r,
         Err(errs) => {
             for e in errs {

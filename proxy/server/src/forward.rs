@@ -44,8 +44,14 @@ impl PoolRuntime {
     /// Next healthy endpoint after the cursor, skipping `not`.
     pub fn pick(&self, not: Option<usize>) -> Option<usize> {
         let n = self.endpoints.len();
-        let start = if n > 1 { self.cursor.fetch_add(1, Ordering::Relaxed) } else { 0 };
-        (0..n).map(|i| (start + i) % n).find(|&i| Some(i) != not && self.endpoints[i].is_healthy())
+        let start = if n > 1 {
+            self.cursor.fetch_add(1, Ordering::Relaxed)
+        } else {
+            0
+        };
+        (0..n)
+            .map(|i| (start + i) % n)
+            .find(|&i| Some(i) != not && self.endpoints[i].is_healthy())
     }
 }
 
@@ -55,7 +61,11 @@ pub fn pools(cfg: &[Pool], keep: &crate::health::Registry) -> Vec<Arc<PoolRuntim
         .map(|p| {
             Arc::new(PoolRuntime {
                 name: p.name.clone(),
-                endpoints: p.endpoints.iter().map(|e| keep.endpoint(&p.name, e)).collect(),
+                endpoints: p
+                    .endpoints
+                    .iter()
+                    .map(|e| keep.endpoint(&p.name, e))
+                    .collect(),
                 cursor: keep.cursor(&p.name),
                 connect_timeout: p.connect_timeout,
                 request_timeout: p.request_timeout,
@@ -75,18 +85,34 @@ pub struct Forwarded {
 }
 
 /// Sends `req` (origin-form URI) to the pool.
-pub async fn send(pool: &PoolRuntime, worker: usize, req: Request<ReqBody>) -> Result<Forwarded, Reject> {
-    let first = pool.pick(None).ok_or_else(|| Reject::NoHealthyEndpoint(pool.name.clone()))?;
-    let retry_copy = (pool.endpoints.len() > 1 && req.method().is_idempotent() && is_empty(req.body())).then(|| copy_head(&req));
+pub async fn send(
+    pool: &PoolRuntime,
+    worker: usize,
+    req: Request<ReqBody>,
+) -> Result<Forwarded, Reject> {
+    let first = pool
+        .pick(None)
+        .ok_or_else(|| Reject::NoHealthyEndpoint(pool.name.clone()))?;
+    let retry_copy =
+        (pool.endpoints.len() > 1 && req.method().is_idempotent() && is_empty(req.body()))
+            .then(|| copy_head(&req));
     match attempt(pool, worker, first, req).await {
-        Ok(response) => Ok(Forwarded { response, endpoint: first, attempts: 1 }),
+        Ok(response) => Ok(Forwarded {
+            response,
+            endpoint: first,
+            attempts: 1,
+        }),
         Err(Attempt::Connect) => {
             pool.endpoints[first].mark_failed();
             let (Some(again), Some(next)) = (retry_copy, pool.pick(Some(first))) else {
                 return Err(Reject::UpstreamUnreachable(pool.name.clone()));
             };
             match attempt(pool, worker, next, again).await {
-                Ok(response) => Ok(Forwarded { response, endpoint: next, attempts: 2 }),
+                Ok(response) => Ok(Forwarded {
+                    response,
+                    endpoint: next,
+                    attempts: 2,
+                }),
                 Err(e) => {
                     if matches!(e, Attempt::Connect) {
                         pool.endpoints[next].mark_failed();
@@ -119,7 +145,12 @@ impl Attempt {
     }
 }
 
-async fn attempt(pool: &PoolRuntime, worker: usize, ep: usize, req: Request<ReqBody>) -> Result<Response<UpBody>, Attempt> {
+async fn attempt(
+    pool: &PoolRuntime,
+    worker: usize,
+    ep: usize,
+    req: Request<ReqBody>,
+) -> Result<Response<UpBody>, Attempt> {
     let e = &pool.endpoints[ep];
     let exchange = upstream::send(&e.authority, pool.connect_timeout, &e.idle, worker, req);
     match tokio::time::timeout(pool.request_timeout, exchange).await {

@@ -70,7 +70,12 @@ pub struct Registry {
 impl Registry {
     /// An empty registry for `workers` data-plane threads.
     pub fn new(workers: usize) -> Self {
-        Registry { workers, endpoints: Mutex::default(), cursors: Mutex::default(), checkers: Mutex::default() }
+        Registry {
+            workers,
+            endpoints: Mutex::default(),
+            cursors: Mutex::default(),
+            checkers: Mutex::default(),
+        }
     }
 
     /// The health record of an endpoint (created healthy on first sight).
@@ -94,16 +99,25 @@ impl Registry {
 
     /// The round-robin cursor of a pool.
     pub fn cursor(&self, pool: &str) -> Arc<AtomicUsize> {
-        self.cursors.lock().unwrap_or_else(|e| e.into_inner()).entry(pool.to_owned()).or_default().clone()
+        self.cursors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(pool.to_owned())
+            .or_default()
+            .clone()
     }
 
     /// Starts, keeps or stops active checkers to match the pools; call on the control runtime.
     pub fn reconcile_checks(self: &Arc<Self>, pools: &[Pool], metrics: &Arc<Metrics>) {
-        let mut want: HashMap<(String, String), (HealthCheck, Arc<EndpointHealth>)> = HashMap::new();
+        let mut want: HashMap<(String, String), (HealthCheck, Arc<EndpointHealth>)> =
+            HashMap::new();
         for p in pools {
             for ep in &p.endpoints {
                 let h = self.endpoint(&p.name, ep);
-                metrics.upstream_health.with_label_values(&[&p.name, &ep.url]).set(i64::from(h.is_healthy()));
+                metrics
+                    .upstream_health
+                    .with_label_values(&[&p.name, &ep.url])
+                    .set(i64::from(h.is_healthy()));
                 if let Some(hc) = &p.health {
                     want.insert((p.name.clone(), ep.url.clone()), (hc.clone(), h));
                 }
@@ -128,7 +142,12 @@ impl Registry {
 
     /// Stops every checker (shutdown).
     pub fn stop_checks(&self) {
-        for (_, (_, t)) in self.checkers.lock().unwrap_or_else(|e| e.into_inner()).drain() {
+        for (_, (_, t)) in self
+            .checkers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+        {
             t.abort();
         }
     }
@@ -137,7 +156,9 @@ impl Registry {
 async fn check_loop(hc: HealthCheck, ep: Arc<EndpointHealth>, metrics: Arc<Metrics>) {
     let mut http = HttpConnector::new();
     http.set_connect_timeout(Some(hc.timeout));
-    let client: Client<HttpConnector, Empty<Bytes>> = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(1).build(http);
+    let client: Client<HttpConnector, Empty<Bytes>> = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(1)
+        .build(http);
     let uri: Option<http::Uri> = format!("http://{}{}", ep.authority, hc.path).parse().ok();
     let mut tick = tokio::time::interval(hc.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -145,10 +166,14 @@ async fn check_loop(hc: HealthCheck, ep: Arc<EndpointHealth>, metrics: Arc<Metri
         tick.tick().await;
         let ok = match &uri {
             Some(uri) => {
-                let req = http::Request::get(uri.clone()).header("user-agent", "switchyard-health").body(Empty::new());
+                let req = http::Request::get(uri.clone())
+                    .header("user-agent", "switchyard-health")
+                    .body(Empty::new());
                 match req {
-                    Ok(req) => matches!(tokio::time::timeout(hc.timeout, client.request(req)).await,
-                        Ok(Ok(r)) if r.status().is_success() || r.status().is_redirection()),
+                    Ok(req) => {
+                        matches!(tokio::time::timeout(hc.timeout, client.request(req)).await,
+                        Ok(Ok(r)) if r.status().is_success() || r.status().is_redirection())
+                    }
                     Err(_) => false,
                 }
             }
@@ -161,6 +186,9 @@ async fn check_loop(hc: HealthCheck, ep: Arc<EndpointHealth>, metrics: Arc<Metri
         if was != ok {
             eprintln!("{{\"level\":\"warn\",\"msg\":\"endpoint health changed\",\"pool\":{:?},\"endpoint\":{:?},\"healthy\":{ok}}}", ep.pool, ep.url);
         }
-        metrics.upstream_health.with_label_values(&[&ep.pool, &ep.url]).set(i64::from(ok));
+        metrics
+            .upstream_health
+            .with_label_values(&[&ep.pool, &ep.url])
+            .set(i64::from(ok));
     }
 }

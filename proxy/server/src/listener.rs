@@ -53,14 +53,19 @@ fn bind_all(addr: SocketAddr, workers: usize) -> std::io::Result<Vec<std::net::T
 }
 
 /// Binds the listeners and starts the worker threads; they run until `shutdown` turns true.
-pub fn start(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result<(Bound, Vec<std::thread::JoinHandle<()>>), String> {
+pub fn start(
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(Bound, Vec<std::thread::JoinHandle<()>>), String> {
     let snap = shared.live.load();
     let server = &snap.config.server;
-    let plain = bind_all(server.listen, shared.workers).map_err(|e| format!("server.listen {}: {e}", server.listen))?;
+    let plain = bind_all(server.listen, shared.workers)
+        .map_err(|e| format!("server.listen {}: {e}", server.listen))?;
     let tls = match &server.tls {
         Some(t) => {
             let cfg = crate::tls::server_config(t)?;
-            let socks = bind_all(t.listen, shared.workers).map_err(|e| format!("server.tls.listen {}: {e}", t.listen))?;
+            let socks = bind_all(t.listen, shared.workers)
+                .map_err(|e| format!("server.tls.listen {}: {e}", t.listen))?;
             Some((TlsAcceptor::from(cfg), socks))
         }
         None => None,
@@ -76,17 +81,29 @@ pub fn start(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result<(Bo
     };
     let mut threads = Vec::new();
     for (index, sock) in plain.into_iter().enumerate() {
-        let worker = Arc::new(Worker { shared: shared.clone(), index });
+        let worker = Arc::new(Worker {
+            shared: shared.clone(),
+            index,
+        });
         let tls_sock = tls_socks[index].take();
         let (acceptor, permits, shutdown) = (acceptor.clone(), permits.clone(), shutdown.clone());
         let t = std::thread::Builder::new()
             .name(format!("switchyard-worker-{index}"))
             .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
                     Ok(rt) => rt,
                     Err(e) => return eprintln!("worker {index}: cannot start runtime: {e}"),
                 };
-                rt.block_on(run_worker(worker, sock, tls_sock.zip(acceptor), permits, shutdown));
+                rt.block_on(run_worker(
+                    worker,
+                    sock,
+                    tls_sock.zip(acceptor),
+                    permits,
+                    shutdown,
+                ));
             })
             .map_err(|e| e.to_string())?;
         threads.push(t);
@@ -101,7 +118,9 @@ async fn run_worker(
     permits: Arc<Semaphore>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let Ok(plain) = TcpListener::from_std(plain) else { return };
+    let Ok(plain) = TcpListener::from_std(plain) else {
+        return;
+    };
     let tls = tls.and_then(|(s, a)| TcpListener::from_std(s).ok().map(|l| (l, a)));
     let mut conns = JoinSet::new();
     loop {
@@ -116,7 +135,9 @@ async fn run_worker(
             _ = shutdown.changed() => break,
             Some(_) = conns.join_next(), if !conns.is_empty() => continue,
         };
-        let Ok((stream, peer, acceptor)) = accepted else { continue };
+        let Ok((stream, peer, acceptor)) = accepted else {
+            continue;
+        };
         let (w, sd) = (worker.clone(), shutdown.clone());
         conns.spawn(async move {
             let _permit = permit;
@@ -128,7 +149,9 @@ async fn run_worker(
     conns.abort_all();
 }
 
-async fn accept_tls(tls: &Option<(TcpListener, TlsAcceptor)>) -> std::io::Result<(TcpStream, SocketAddr, Option<TlsAcceptor>)> {
+async fn accept_tls(
+    tls: &Option<(TcpListener, TlsAcceptor)>,
+) -> std::io::Result<(TcpStream, SocketAddr, Option<TlsAcceptor>)> {
     match tls {
         Some((l, a)) => l.accept().await.map(|(s, p)| (s, p, Some(a.clone()))),
         None => std::future::pending().await,
@@ -138,13 +161,23 @@ async fn accept_tls(tls: &Option<(TcpListener, TlsAcceptor)>) -> std::io::Result
 fn limits(shared: &Shared) -> StrictLimits {
     let l = shared.live.load().config.server.limits;
     StrictLimits {
-        head: HeadLimits { max_head: l.max_header_bytes, max_uri: l.max_uri_bytes, max_fields: 100 },
+        head: HeadLimits {
+            max_head: l.max_header_bytes,
+            max_uri: l.max_uri_bytes,
+            max_fields: 100,
+        },
         header_timeout: l.header_timeout,
         idle_timeout: l.idle_timeout,
     }
 }
 
-async fn serve(w: Arc<Worker>, stream: TcpStream, peer: SocketAddr, acceptor: Option<TlsAcceptor>, shutdown: watch::Receiver<bool>) {
+async fn serve(
+    w: Arc<Worker>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    acceptor: Option<TlsAcceptor>,
+    shutdown: watch::Receiver<bool>,
+) {
     let _ = stream.set_nodelay(true);
     let shared = w.shared.clone();
     let trusted = shared.live.load().config.server.is_trusted(peer.ip());
@@ -154,23 +187,58 @@ async fn serve(w: Arc<Worker>, stream: TcpStream, peer: SocketAddr, acceptor: Op
         Arc::new(move |r, id| pipeline::observe_gate_reject(&s, r, id))
     };
     let Some(acceptor) = acceptor else {
-        let info = Arc::new(ConnInfo { peer, tls: false, trusted, client_cert: None, sni: None });
+        let info = Arc::new(ConnInfo {
+            peer,
+            tls: false,
+            trusted,
+            peer_ip: peer_ip(&peer),
+            client_cert: None,
+            sni: None,
+        });
         let mut io = StrictIo::new(stream, lim, on_reject);
         let h2 = matches!(io.detect_h2().await, Ok(true));
         return drive(w, io, h2, info, shutdown).await;
     };
-    let Ok(Ok(tls)) = tokio::time::timeout(lim.header_timeout, acceptor.accept(stream)).await else { return };
+    let Ok(Ok(tls)) = tokio::time::timeout(lim.header_timeout, acceptor.accept(stream)).await
+    else {
+        return;
+    };
     let (_, session) = tls.get_ref();
     let h2 = session.alpn_protocol() == Some(b"h2");
-    let client_cert = session.peer_certificates().and_then(|c| c.first()).and_then(crate::tls::subject_cn).map(Arc::from);
+    let client_cert = session
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .and_then(crate::tls::subject_cn)
+        .map(Arc::from);
     let sni = session.server_name().map(Arc::from);
-    let info = Arc::new(ConnInfo { peer, tls: true, trusted, client_cert, sni });
-    let io = if h2 { StrictIo::passthrough(tls, lim, on_reject) } else { StrictIo::new(tls, lim, on_reject) };
+    let info = Arc::new(ConnInfo {
+        peer,
+        tls: true,
+        trusted,
+        peer_ip: peer_ip(&peer),
+        client_cert,
+        sni,
+    });
+    let io = if h2 {
+        StrictIo::passthrough(tls, lim, on_reject)
+    } else {
+        StrictIo::new(tls, lim, on_reject)
+    };
     drive(w, io, h2, info, shutdown).await;
 }
 
-async fn drive<I>(w: Arc<Worker>, io: StrictIo<I>, h2: bool, info: Arc<ConnInfo>, mut shutdown: watch::Receiver<bool>)
-where
+fn peer_ip(peer: &SocketAddr) -> http::HeaderValue {
+    http::HeaderValue::from_str(&peer.ip().to_string())
+        .unwrap_or_else(|_| http::HeaderValue::from_static("unknown"))
+}
+
+async fn drive<I>(
+    w: Arc<Worker>,
+    io: StrictIo<I>,
+    h2: bool,
+    info: Arc<ConnInfo>,
+    mut shutdown: watch::Receiver<bool>,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let label = if info.tls { "tls" } else { "plain" };
@@ -182,7 +250,8 @@ where
     };
     let io = TokioIo::new(io);
     if h2 {
-        let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new()).serve_connection(io, svc);
+        let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+            .serve_connection(io, svc);
         tokio::pin!(conn);
         tokio::select! {
             _ = conn.as_mut() => {}

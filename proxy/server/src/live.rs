@@ -90,8 +90,12 @@ pub fn sha256_hex(b: &[u8]) -> String {
 
 /// Reads and compiles a config file.
 pub fn load_file(path: &std::path::Path) -> Result<(Config, String), Vec<ConfigError>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| vec![ConfigError { path: String::new(), message: format!("cannot read {}: {e}", path.display()) }])?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![ConfigError {
+            path: String::new(),
+            message: format!("cannot read {}: {e}", path.display()),
+        }]
+    })?;
     let cfg = config::load(&text, &crate::envsrc::ProcessEnv)?;
     Ok((cfg, sha256_hex(text.as_bytes())))
 }
@@ -103,8 +107,17 @@ impl Shared {
         let metrics = Arc::new(Metrics::new());
         let workers = cfg.server.workers;
         let access_log = AccessLog::start(cfg.observability.access_log);
-        let snap = Snapshot { version: 1, pools: pools(&cfg.pools, &registry), hash, loaded_at: SystemTime::now(), config: cfg };
-        metrics.config_info.with_label_values(&["1", &snap.hash[..12]]).set(1);
+        let snap = Snapshot {
+            version: 1,
+            pools: pools(&cfg.pools, &registry),
+            hash,
+            loaded_at: SystemTime::now(),
+            config: cfg,
+        };
+        metrics
+            .config_info
+            .with_label_values(&["1", &snap.hash[..12]])
+            .set(1);
         Arc::new(Shared {
             live: ArcSwap::from_pointee(snap),
             registry,
@@ -121,7 +134,8 @@ impl Shared {
 
     /// Starts health checks for the current snapshot (call on the control runtime).
     pub fn start_checks(&self) {
-        self.registry.reconcile_checks(&self.live.load().config.pools, &self.metrics);
+        self.registry
+            .reconcile_checks(&self.live.load().config.pools, &self.metrics);
     }
 
     /// True once draining started.
@@ -134,15 +148,29 @@ impl Shared {
         let _one_at_a_time = self.reload_lock.lock().await;
         let path = self.config_path.clone();
         let compiled = tokio::task::spawn_blocking(move || load_file(&path)).await;
-        let compiled = compiled.unwrap_or_else(|e| Err(vec![ConfigError { path: String::new(), message: format!("compile task failed: {e}") }]));
+        let compiled = compiled.unwrap_or_else(|e| {
+            Err(vec![ConfigError {
+                path: String::new(),
+                message: format!("compile task failed: {e}"),
+            }])
+        });
         let old = self.live.load_full();
-        let mut status = ReloadStatus { at: now_rfc3339(), trigger, result: "applied", errors: Vec::new(), needs_restart: Vec::new() };
+        let mut status = ReloadStatus {
+            at: now_rfc3339(),
+            trigger,
+            result: "applied",
+            errors: Vec::new(),
+            needs_restart: Vec::new(),
+        };
         match compiled {
             Err(errors) => {
                 status.result = "refused";
                 status.errors = errors.iter().map(ToString::to_string).collect();
                 self.metrics.reloads.with_label_values(&["failure"]).inc();
-                let entry = AuditEntry::new(actor, "config.reload", "config").state(&old.hash, &old.hash).reason(&format!("{trigger:?}")).result("refused");
+                let entry = AuditEntry::new(actor, "config.reload", "config")
+                    .state(&old.hash, &old.hash)
+                    .reason(&format!("{trigger:?}"))
+                    .result("refused");
                 if let Err(e) = self.audit.append(entry) {
                     status.errors.push(e);
                 }
@@ -151,17 +179,30 @@ impl Shared {
             Ok((cfg, hash)) => {
                 status.needs_restart = restart_only_changes(&old.config, &cfg);
                 let version = old.version + 1;
-                let snap = Snapshot { version, pools: pools(&cfg.pools, &self.registry), hash, loaded_at: SystemTime::now(), config: cfg };
+                let snap = Snapshot {
+                    version,
+                    pools: pools(&cfg.pools, &self.registry),
+                    hash,
+                    loaded_at: SystemTime::now(),
+                    config: cfg,
+                };
                 // Audited first: a change that cannot be audited is not made.
-                let entry = AuditEntry::new(actor, "config.reload", "config").state(&old.hash, &snap.hash).reason(&format!("{trigger:?}")).result("applied");
+                let entry = AuditEntry::new(actor, "config.reload", "config")
+                    .state(&old.hash, &snap.hash)
+                    .reason(&format!("{trigger:?}"))
+                    .result("applied");
                 if let Err(e) = self.audit.append(entry) {
                     status.result = "refused";
                     status.errors.push(e);
                     self.metrics.reloads.with_label_values(&["failure"]).inc();
                 } else {
-                    self.registry.reconcile_checks(&snap.config.pools, &self.metrics);
+                    self.registry
+                        .reconcile_checks(&snap.config.pools, &self.metrics);
                     self.metrics.config_info.reset();
-                    self.metrics.config_info.with_label_values(&[&version.to_string(), &snap.hash[..12]]).set(1);
+                    self.metrics
+                        .config_info
+                        .with_label_values(&[&version.to_string(), &snap.hash[..12]])
+                        .set(1);
                     self.metrics.reloads.with_label_values(&["success"]).inc();
                     self.live.store(Arc::new(snap));
                 }
@@ -180,8 +221,21 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<String> {
     if old.server.workers != new.server.workers {
         v.push("server.workers".to_owned());
     }
-    if old.server.tls.as_ref().map(|t| (t.listen, &t.cert, &t.key, &t.client_ca)) != new.server.tls.as_ref().map(|t| (t.listen, &t.cert, &t.key, &t.client_ca)) {
+    if old
+        .server
+        .tls
+        .as_ref()
+        .map(|t| (t.listen, &t.cert, &t.key, &t.client_ca))
+        != new
+            .server
+            .tls
+            .as_ref()
+            .map(|t| (t.listen, &t.cert, &t.key, &t.client_ca))
+    {
         v.push("server.tls".to_owned());
+    }
+    if old.server.limits.max_connections != new.server.limits.max_connections {
+        v.push("server.limits.max_connections".to_owned());
     }
     if old.admin.listen != new.admin.listen {
         v.push("admin.listen".to_owned());

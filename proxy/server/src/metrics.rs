@@ -2,7 +2,9 @@
 //! from config names (route, tenant, pool, endpoint) and small fixed sets, never from raw
 //! paths or header values.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 /// The proxy's metric families.
 pub struct Metrics {
@@ -13,7 +15,8 @@ pub struct Metrics {
     pub duration: HistogramVec,
     /// `switchyard_upstream_health{pool,endpoint}`.
     pub upstream_health: IntGaugeVec,
-    /// `switchyard_upstream_attempts_total{pool,result}`.
+    /// `switchyard_upstream_attempts_total{pool,result}`: requests retried on another endpoint
+    /// (`retried`) or failed at the upstream (`failed`).
     pub upstream_attempts: IntCounterVec,
     /// `switchyard_config_reloads_total{result}`.
     pub reloads: IntCounterVec,
@@ -33,25 +36,55 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let requests = must(IntCounterVec::new(
-            Opts::new("switchyard_requests_total", "Requests by route, tenant, variant, status class and decision."),
+            Opts::new(
+                "switchyard_requests_total",
+                "Requests by route, tenant, variant, status class and decision.",
+            ),
             &["route", "tenant", "variant", "code_class", "decision"],
         ));
         let duration = must(HistogramVec::new(
-            HistogramOpts::new("switchyard_request_duration_seconds", "Time from request head to response head.")
-                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0]),
+            HistogramOpts::new(
+                "switchyard_request_duration_seconds",
+                "Time from request head to response head.",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0, 30.0, 120.0,
+            ]),
             &["route"],
         ));
-        let upstream_health =
-            must(IntGaugeVec::new(Opts::new("switchyard_upstream_health", "1 when the endpoint is healthy."), &["pool", "endpoint"]));
+        let upstream_health = must(IntGaugeVec::new(
+            Opts::new(
+                "switchyard_upstream_health",
+                "1 when the endpoint is healthy.",
+            ),
+            &["pool", "endpoint"],
+        ));
         let upstream_attempts = must(IntCounterVec::new(
-            Opts::new("switchyard_upstream_attempts_total", "Tries against upstream endpoints by result."),
+            Opts::new(
+                "switchyard_upstream_attempts_total",
+                "Upstream retries and failures by pool.",
+            ),
             &["pool", "result"],
         ));
-        let reloads = must(IntCounterVec::new(Opts::new("switchyard_config_reloads_total", "Config reloads by result."), &["result"]));
-        let config_info =
-            must(IntGaugeVec::new(Opts::new("switchyard_config_info", "The config version being served."), &["version", "hash"]));
-        let connections =
-            must(IntGaugeVec::new(Opts::new("switchyard_connections_open", "Open data-plane connections."), &["listener"]));
+        let reloads = must(IntCounterVec::new(
+            Opts::new(
+                "switchyard_config_reloads_total",
+                "Config reloads by result.",
+            ),
+            &["result"],
+        ));
+        let config_info = must(IntGaugeVec::new(
+            Opts::new("switchyard_config_info", "The config version being served."),
+            &["version", "hash"],
+        ));
+        let connections = must(IntGaugeVec::new(
+            Opts::new(
+                "switchyard_connections_open",
+                "Open data-plane connections.",
+            ),
+            &["listener"],
+        ));
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
@@ -63,7 +96,16 @@ impl Metrics {
         ] {
             must(registry.register(c));
         }
-        Metrics { registry, requests, duration, upstream_health, upstream_attempts, reloads, config_info, connections }
+        Metrics {
+            registry,
+            requests,
+            duration,
+            upstream_health,
+            upstream_attempts,
+            reloads,
+            config_info,
+            connections,
+        }
     }
 
     /// Text exposition format.
@@ -88,5 +130,87 @@ pub fn code_class(status: u16) -> &'static str {
         3 => "3xx",
         4 => "4xx",
         _ => "5xx",
+    }
+}
+
+/// Labels of one finished request, as indexes into the snapshot plus the names.
+pub struct RequestLabels<'a> {
+    /// Snapshot version the indexes refer to.
+    pub version: u64,
+    /// Route index and name.
+    pub route: Option<(usize, &'a str)>,
+    /// Tenant index and name.
+    pub tenant: Option<(usize, &'a str)>,
+    /// Response status.
+    pub status: u16,
+    /// The proxy answered itself.
+    pub rejected: bool,
+}
+
+type RequestKey = (usize, usize, u16, bool);
+
+#[derive(Default)]
+struct Handles {
+    owner: usize,
+    version: u64,
+    requests: Vec<(RequestKey, prometheus::IntCounter)>,
+    durations: Vec<(usize, prometheus::Histogram)>,
+}
+
+thread_local! {
+    // Per worker thread: label lookups (hashing, a lock) happen once per label set and
+    // snapshot, not once per request.
+    static HANDLES: std::cell::RefCell<Handles> = std::cell::RefCell::new(Handles::default());
+}
+
+impl Metrics {
+    /// Counts a finished request and observes its duration.
+    pub fn record(&self, l: &RequestLabels<'_>, seconds: f64) {
+        let owner = self as *const Metrics as usize;
+        HANDLES.with(|h| {
+            let mut h = h.borrow_mut();
+            if h.owner != owner || h.version != l.version {
+                *h = Handles {
+                    owner,
+                    version: l.version,
+                    ..Handles::default()
+                };
+            }
+            let key = (
+                l.route.map_or(usize::MAX, |r| r.0),
+                l.tenant.map_or(usize::MAX, |t| t.0),
+                l.status / 100,
+                l.rejected,
+            );
+            let counter = match h.requests.iter().find(|(k, _)| *k == key) {
+                Some((_, c)) => c.clone(),
+                None => {
+                    let decision = if l.rejected { "reject" } else { "forward" };
+                    let labels = [
+                        l.route.map_or("", |r| r.1),
+                        l.tenant.map_or("", |t| t.1),
+                        "stable",
+                        code_class(l.status),
+                        decision,
+                    ];
+                    let c = self.requests.with_label_values(&labels);
+                    h.requests.push((key, c.clone()));
+                    c
+                }
+            };
+            counter.inc();
+            let rkey = key.0;
+            let hist = match h.durations.iter().find(|(k, _)| *k == rkey) {
+                Some((_, d)) => d.clone(),
+                None => {
+                    let d = self
+                        .duration
+                        .with_label_values(&[l.route.map_or("", |r| r.1)]);
+                    h.durations.push((rkey, d.clone()));
+                    d
+                }
+            };
+            hist.observe(seconds);
+        });
     }
 }

@@ -8,7 +8,7 @@
 use crate::ctx::{ConnInfo, RequestCtx};
 use crate::forward::{self, RespBody};
 use crate::live::{Shared, Snapshot};
-use crate::metrics::code_class;
+use crate::metrics::{code_class, RequestLabels};
 use crate::rescue::{self, Reject};
 use crate::stages::{identify, respond, target, trust};
 use http::{header, HeaderValue, Request, Response};
@@ -26,9 +26,16 @@ pub struct Worker {
 }
 
 /// Handles one request; never fails (refusals are responses).
-pub async fn handle(w: Arc<Worker>, conn: Arc<ConnInfo>, req: Request<Incoming>) -> Result<Response<RespBody>, Infallible> {
+pub async fn handle(
+    w: Arc<Worker>,
+    conn: Arc<ConnInfo>,
+    req: Request<Incoming>,
+) -> Result<Response<RespBody>, Infallible> {
     let snap = w.shared.live.load_full();
-    let mut ctx = RequestCtx::new(req.method().clone(), trust::request_id(req.headers(), conn.trusted));
+    let mut ctx = RequestCtx::new(
+        req.method().clone(),
+        trust::request_id(req.headers(), conn.trusted),
+    );
     let mut resp = match run(&snap, &w, &conn, &mut ctx, req).await {
         Ok(resp) => resp,
         Err(reject) => rescue::respond(reject, &mut ctx),
@@ -37,7 +44,13 @@ pub async fn handle(w: Arc<Worker>, conn: Arc<ConnInfo>, req: Request<Incoming>)
     Ok(resp)
 }
 
-async fn run(snap: &Snapshot, w: &Worker, conn: &ConnInfo, ctx: &mut RequestCtx, mut req: Request<Incoming>) -> Result<Response<RespBody>, Reject> {
+async fn run(
+    snap: &Snapshot,
+    w: &Worker,
+    conn: &ConnInfo,
+    ctx: &mut RequestCtx,
+    mut req: Request<Incoming>,
+) -> Result<Response<RespBody>, Reject> {
     let cfg = &snap.config;
     // 1. Parse — one canonical host and path for routing, logs and forwarding alike
     //    (HTTP/1 framing and limits were enforced by the strict gate before hyper).
@@ -47,11 +60,18 @@ async fn run(snap: &Snapshot, w: &Worker, conn: &ConnInfo, ctx: &mut RequestCtx,
 
     // 2. Trust — strip what this peer may not claim, then set our own forwarded headers.
     let upgrade = trust::is_upgrade(req.headers());
-    trust::apply(req.headers_mut(), conn, &target.authority.to_forwarded(conn.tls), &ctx.request_id, upgrade);
+    trust::apply(
+        req.headers_mut(),
+        conn,
+        &target.authority.to_forwarded(conn.tls),
+        &ctx.request_id,
+        upgrade,
+    );
 
     // 3. Identify — tenant (unknown → 404, never a default) and route (first match wins).
     let id = identify::identify(cfg, &target.authority, target.path(), req.method().as_str())?;
     ctx.route = Some(id.route);
+    ctx.tenant_idx = id.tenant;
     ctx.tenant = id.tenant.map(|i| cfg.tenants.names[i].clone());
 
     // 4–8. Odoo guard, freeze gate, webhook governance, tenant admission, policies: later issues.
@@ -59,7 +79,10 @@ async fn run(snap: &Snapshot, w: &Worker, conn: &ConnInfo, ctx: &mut RequestCtx,
     // Body limit — a declared length over the limit is refused before anything is sent;
     // a streamed body is cut at the limit (413) by `Limited`.
     let max_body = cfg.server.limits.max_body;
-    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max_body) {
         return Err(Reject::BodyTooLarge(max_body));
     }
@@ -70,7 +93,10 @@ async fn run(snap: &Snapshot, w: &Worker, conn: &ConnInfo, ctx: &mut RequestCtx,
     ctx.pool = Some(route.stable.0);
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
-    parts.uri = target.path_and_query.parse().map_err(|_| Reject::Path(switchyard_core::path::PathError::NotAbsolute))?;
+    parts.uri = target
+        .path_and_query
+        .parse()
+        .map_err(|_| Reject::Path(switchyard_core::path::PathError::NotAbsolute))?;
     // Upstreams speak HTTP/1.1 and see the one canonical host (h2 requests carry none).
     parts.version = http::Version::HTTP_11;
     if let Ok(h) = HeaderValue::from_str(&target.authority.to_forwarded(conn.tls)) {
@@ -78,11 +104,28 @@ async fn run(snap: &Snapshot, w: &Worker, conn: &ConnInfo, ctx: &mut RequestCtx,
     }
     let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
     let upstream_req = Request::from_parts(parts, Either::Left(Limited::new(body, limit)));
-    let fwd = forward::send(pool, w.index, upstream_req).await.map_err(|r| match r {
-        Reject::BodyTooLarge(_) => Reject::BodyTooLarge(max_body),
-        other => other,
-    });
-    w.shared.metrics.upstream_attempts.with_label_values(&[pool.name.as_str(), if fwd.is_ok() { "ok" } else { "error" }]).inc();
+    let fwd = forward::send(pool, w.index, upstream_req)
+        .await
+        .map_err(|r| match r {
+            Reject::BodyTooLarge(_) => Reject::BodyTooLarge(max_body),
+            other => other,
+        });
+    // Retries and failures are rare: count them (label lookups off the common path).
+    match &fwd {
+        Ok(f) if f.attempts == 1 => {}
+        Ok(_) => w
+            .shared
+            .metrics
+            .upstream_attempts
+            .with_label_values(&[pool.name.as_str(), "retried"])
+            .inc(),
+        Err(_) => w
+            .shared
+            .metrics
+            .upstream_attempts
+            .with_label_values(&[pool.name.as_str(), "failed"])
+            .inc(),
+    }
     let fwd = fwd?;
     ctx.endpoint = Some(pool.endpoints[fwd.endpoint].url.clone());
     ctx.attempts = fwd.attempts;
@@ -100,11 +143,15 @@ fn finish(snap: &Snapshot, shared: &Shared, ctx: &RequestCtx, resp: &mut Respons
     let status = resp.status().as_u16();
     let route = ctx.route.map_or("", |i| cfg.routes[i].name.as_str());
     let tenant = ctx.tenant.as_deref().unwrap_or("");
-    let decision = if ctx.rejected { "reject" } else { "forward" };
-    let m = &shared.metrics;
-    m.requests.with_label_values(&[route, tenant, "stable", code_class(status), decision]).inc();
     let elapsed = ctx.started.elapsed();
-    m.duration.with_label_values(&[route]).observe(elapsed.as_secs_f64());
+    let labels = RequestLabels {
+        version: snap.version,
+        route: ctx.route.map(|i| (i, route)),
+        tenant: ctx.tenant_idx.map(|i| (i, tenant)),
+        status,
+        rejected: ctx.rejected,
+    };
+    shared.metrics.record(&labels, elapsed.as_secs_f64());
     if shared.access_log.enabled() {
         let line = serde_json::json!({
             "ts": crate::live::now_rfc3339(),
@@ -128,7 +175,11 @@ fn finish(snap: &Snapshot, shared: &Shared, ctx: &RequestCtx, resp: &mut Respons
 /// Records a request the strict gate refused before the pipeline saw it.
 pub fn observe_gate_reject(shared: &Shared, reject: &Reject, request_id: &str) {
     let p = reject.problem();
-    shared.metrics.requests.with_label_values(&["", "", "stable", code_class(p.status), "reject"]).inc();
+    shared
+        .metrics
+        .requests
+        .with_label_values(&["", "", "stable", code_class(p.status), "reject"])
+        .inc();
     if shared.access_log.enabled() {
         let line = serde_json::json!({
             "ts": crate::live::now_rfc3339(),

@@ -39,14 +39,20 @@ pub struct Running {
 
 /// Starts a proxy; errors are `path: message` lines.
 pub fn start(opts: Options) -> Result<Running, Vec<String>> {
-    let strings = |errs: Vec<switchyard_core::config::ConfigError>| errs.iter().map(ToString::to_string).collect::<Vec<_>>();
+    let strings = |errs: Vec<switchyard_core::config::ConfigError>| {
+        errs.iter().map(ToString::to_string).collect::<Vec<_>>()
+    };
     let (cfg, hash) = load_file(&opts.config_path).map_err(strings)?;
-    let audit = AuditLog::open(&cfg.state.data_dir.join("audit.log")).map_err(|e| vec![format!("state.data_dir: {e}")])?;
+    let audit = AuditLog::open(&cfg.state.data_dir.join("audit.log"))
+        .map_err(|e| vec![format!("state.data_dir: {e}")])?;
     let admin_addr = cfg.admin.listen;
     let shared = Shared::new(opts.config_path.clone(), cfg, hash.clone(), audit);
-    let _ = shared.audit.append(AuditEntry::new("system", "proxy.start", "config").state((), &hash));
+    let _ = shared
+        .audit
+        .append(AuditEntry::new("system", "proxy.start", "config").state((), &hash));
     let (tx, rx) = watch::channel(false);
-    let admin = std::net::TcpListener::bind(admin_addr).map_err(|e| vec![format!("admin.listen {admin_addr}: {e}")])?;
+    let admin = std::net::TcpListener::bind(admin_addr)
+        .map_err(|e| vec![format!("admin.listen {admin_addr}: {e}")])?;
     let _ = admin.set_nonblocking(true);
     let admin_bound = admin.local_addr().map_err(|e| vec![e.to_string()])?;
     let (data, workers) = listener::start(shared.clone(), rx.clone()).map_err(|e| vec![e])?;
@@ -57,18 +63,36 @@ pub fn start(opts: Options) -> Result<Running, Vec<String>> {
             .spawn(move || control(shared, admin, opts, rx, tx2))
             .map_err(|e| vec![e.to_string()])?
     };
-    Ok(Running { data, admin: admin_bound, shared, shutdown: tx, workers, control: Some(control) })
+    Ok(Running {
+        data,
+        admin: admin_bound,
+        shared,
+        shutdown: tx,
+        workers,
+        control: Some(control),
+    })
 }
 
-fn control(shared: Arc<Shared>, admin: std::net::TcpListener, opts: Options, mut rx: watch::Receiver<bool>, tx: watch::Sender<bool>) {
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+fn control(
+    shared: Arc<Shared>,
+    admin: std::net::TcpListener,
+    opts: Options,
+    mut rx: watch::Receiver<bool>,
+    tx: watch::Sender<bool>,
+) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return eprintln!("control runtime: {e}"),
     };
     rt.block_on(async move {
         shared.start_checks();
         let _watcher = if opts.watch {
-            crate::watch::spawn(shared.clone()).map_err(|e| eprintln!("{}", serde_json::json!({"level": "warn", "msg": e}))).ok()
+            crate::watch::spawn(shared.clone())
+                .map_err(|e| eprintln!("{}", serde_json::json!({"level": "warn", "msg": e})))
+                .ok()
         } else {
             None
         };
@@ -76,18 +100,26 @@ fn control(shared: Arc<Shared>, admin: std::net::TcpListener, opts: Options, mut
             tokio::spawn(signals(shared.clone(), tx));
         }
         let app = crate::admin::router(shared.clone());
-        let Ok(listener) = tokio::net::TcpListener::from_std(admin) else { return };
+        let Ok(listener) = tokio::net::TcpListener::from_std(admin) else {
+            return;
+        };
         let stop = async move {
             let _ = rx.wait_for(|v| *v).await;
         };
-        let _ = axum::serve(listener, app).with_graceful_shutdown(stop).await;
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await;
         shared.registry.stop_checks();
     });
 }
 
 async fn signals(shared: Arc<Shared>, tx: watch::Sender<bool>) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (signal(SignalKind::hangup()), signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         return;
     };
     loop {
@@ -101,7 +133,10 @@ async fn signals(shared: Arc<Shared>, tx: watch::Sender<bool>) {
         }
     }
     shared.draining.store(true, Ordering::Relaxed);
-    eprintln!("{}", serde_json::json!({"level": "info", "msg": "draining"}));
+    eprintln!(
+        "{}",
+        serde_json::json!({"level": "info", "msg": "draining"})
+    );
     let _ = tx.send(true);
 }
 
@@ -121,7 +156,10 @@ impl Running {
         if let Some(c) = self.control.take() {
             let _ = c.join();
         }
-        let _ = self.shared.audit.append(AuditEntry::new("system", "proxy.stop", "config"));
+        let _ = self
+            .shared
+            .audit
+            .append(AuditEntry::new("system", "proxy.stop", "config"));
         self.shared.access_log.close();
     }
 }

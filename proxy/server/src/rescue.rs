@@ -54,21 +54,47 @@ impl Reject {
         let detail = self.to_string();
         match self {
             Reject::Head(e) => match e {
-                HeadError::TooLarge => Problem::new(431, "header-too-large", "Request header fields too large", detail),
+                HeadError::TooLarge => Problem::new(
+                    431,
+                    "header-too-large",
+                    "Request header fields too large",
+                    detail,
+                ),
                 HeadError::UriTooLong => Problem::new(414, "uri-too-long", "URI too long", detail),
-                HeadError::Malformed(_) => Problem::new(400, "malformed-request", "Malformed request", detail),
+                HeadError::Malformed(_) => {
+                    Problem::new(400, "malformed-request", "Malformed request", detail)
+                }
             },
             Reject::Path(_) => Problem::new(400, "invalid-path", "Invalid request path", detail),
             Reject::NoRoute => Problem::new(404, "no-route", "No route", detail),
-            Reject::UnknownTenant(t) => Problem::new(404, "unknown-tenant", "Unknown tenant", detail).with("tenant", t.as_str()),
-            Reject::BodyTooLarge(max) => Problem::new(413, "body-too-large", "Request body too large", detail).with("limit", *max),
-            Reject::NoHealthyEndpoint(p) => {
-                Problem::new(503, "no-healthy-endpoint", "No healthy upstream", detail).with("pool", p.as_str()).with("retry_after", 1)
+            Reject::UnknownTenant(t) => {
+                Problem::new(404, "unknown-tenant", "Unknown tenant", detail)
+                    .with("tenant", t.as_str())
             }
-            Reject::UpstreamUnreachable(p) => Problem::new(502, "upstream-unreachable", "Upstream unreachable", detail).with("pool", p.as_str()),
-            Reject::UpstreamTimeout(p, _) => Problem::new(504, "upstream-timeout", "Upstream timeout", detail).with("pool", p.as_str()),
-            Reject::UpstreamFailed(p, _) => Problem::new(502, "upstream-failed", "Upstream failed", detail).with("pool", p.as_str()),
-            Reject::ClientBody(_) => Problem::new(400, "bad-request-body", "Bad request body", detail),
+            Reject::BodyTooLarge(max) => {
+                Problem::new(413, "body-too-large", "Request body too large", detail)
+                    .with("limit", *max)
+            }
+            Reject::NoHealthyEndpoint(p) => {
+                Problem::new(503, "no-healthy-endpoint", "No healthy upstream", detail)
+                    .with("pool", p.as_str())
+                    .with("retry_after", 1)
+            }
+            Reject::UpstreamUnreachable(p) => {
+                Problem::new(502, "upstream-unreachable", "Upstream unreachable", detail)
+                    .with("pool", p.as_str())
+            }
+            Reject::UpstreamTimeout(p, _) => {
+                Problem::new(504, "upstream-timeout", "Upstream timeout", detail)
+                    .with("pool", p.as_str())
+            }
+            Reject::UpstreamFailed(p, _) => {
+                Problem::new(502, "upstream-failed", "Upstream failed", detail)
+                    .with("pool", p.as_str())
+            }
+            Reject::ClientBody(_) => {
+                Problem::new(400, "bad-request-body", "Bad request body", detail)
+            }
             Reject::HeadTimeout => Problem::new(408, "header-timeout", "Request timeout", detail),
         }
     }
@@ -106,7 +132,11 @@ pub fn respond(reject: Reject, ctx: &mut RequestCtx) -> Response<RespBody> {
     if let Some(secs) = problem.extra.get("retry_after").and_then(|v| v.as_u64()) {
         h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
-    if problem.status == 400 || problem.status == 408 || problem.status == 431 || problem.status == 414 {
+    if problem.status == 400
+        || problem.status == 408
+        || problem.status == 431
+        || problem.status == 414
+    {
         h.insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     resp
@@ -117,7 +147,10 @@ pub fn respond(reject: Reject, ctx: &mut RequestCtx) -> Response<RespBody> {
 pub fn raw_response(reject: &Reject, request_id: &str) -> Vec<u8> {
     let p = reject.problem();
     let body = p.to_json(request_id);
-    let reason = StatusCode::from_u16(p.status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Bad Request");
+    let reason = StatusCode::from_u16(p.status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Bad Request");
     let mut out = format!(
         "HTTP/1.1 {} {reason}\r\ncontent-type: {CONTENT_TYPE}\r\ncontent-length: {}\r\nx-request-id: {request_id}\r\nconnection: close\r\n\r\n",
         p.status,

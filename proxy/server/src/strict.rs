@@ -50,7 +50,10 @@ pub struct StrictIo<S> {
     eof: bool,
     reject_out: Option<(Vec<u8>, usize)>,
     timer: Option<Pin<Box<Sleep>>>,
-    armed: bool,
+    /// Bytes-read events so far, and their count when the timer was last set: the timer is
+    /// set once and pushed back only when it fires after activity (no clock read per request).
+    activity: u64,
+    armed_at: u64,
     served: u64,
     on_reject: OnReject,
 }
@@ -71,7 +74,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> StrictIo<S> {
             eof: false,
             reject_out: None,
             timer: None,
-            armed: false,
+            activity: 0,
+            armed_at: 0,
             served: 0,
             on_reject,
         }
@@ -135,26 +139,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> StrictIo<S> {
         let n = rb.filled().len();
         self.end += n;
         if n > 0 {
-            self.armed = false;
+            self.activity += 1;
         }
         Poll::Ready(Ok(n))
     }
 
-    /// Arms (once per wait) and polls the head/idle deadline.
+    /// Polls the head/idle deadline. Ready only when no byte arrived for a whole period: a
+    /// timer that fires after activity is pushed back instead (so a deadline is enforced
+    /// within one to two periods of the last byte).
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if !self.armed {
+        loop {
             let partial = self.end > self.start || self.served == 0;
-            let wait = if partial { self.limits.header_timeout } else { self.limits.idle_timeout };
-            let deadline = Instant::now() + wait;
-            match &mut self.timer {
-                Some(t) => t.as_mut().reset(deadline),
-                None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+            let wait = if partial {
+                self.limits.header_timeout
+            } else {
+                self.limits.idle_timeout
+            };
+            let Some(t) = &mut self.timer else {
+                self.timer = Some(Box::pin(tokio::time::sleep(wait)));
+                self.armed_at = self.activity;
+                continue;
+            };
+            ready!(t.as_mut().poll(cx));
+            if self.armed_at == self.activity {
+                return Poll::Ready(());
             }
-            self.armed = true;
-        }
-        match &mut self.timer {
-            Some(t) => t.as_mut().poll(cx),
-            None => Poll::Pending,
+            t.as_mut().reset(Instant::now() + wait);
+            self.armed_at = self.activity;
         }
     }
 
@@ -185,7 +196,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> StrictIo<S> {
                 let Some(end) = http1::find_head_end(buf) else {
                     if buf.len() > self.limits.head.max_head {
                         self.refuse(Reject::Head(HeadError::TooLarge), true);
-                    } else if memchr::memchr(b'\n', buf).is_none() && buf.len() > self.limits.head.max_uri + 64 {
+                    } else if memchr::memchr(b'\n', buf).is_none()
+                        && buf.len() > self.limits.head.max_uri + 64
+                    {
                         self.refuse(Reject::Head(HeadError::UriTooLong), true);
                     }
                     return false;
@@ -198,7 +211,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> StrictIo<S> {
                             Framing::None if head.upgrade => State::Passthrough,
                             Framing::None => State::Head,
                             Framing::Length(n) => State::Length(n, head.upgrade),
-                            Framing::Chunked => State::Chunked(ChunkedScanner::default(), head.upgrade),
+                            Framing::Chunked => {
+                                State::Chunked(ChunkedScanner::default(), head.upgrade)
+                            }
                         };
                         true
                     }
@@ -213,14 +228,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> StrictIo<S> {
                 *n -= take;
                 self.ready += take as usize;
                 if *n == 0 {
-                    self.state = if *upgrade { State::Passthrough } else { State::Head };
+                    self.state = if *upgrade {
+                        State::Passthrough
+                    } else {
+                        State::Head
+                    };
                 }
                 true
             }
             State::Chunked(scanner, upgrade) => match scanner.feed(&self.data[at..self.end]) {
                 Ok(Some(k)) => {
                     self.ready += k;
-                    self.state = if *upgrade { State::Passthrough } else { State::Head };
+                    self.state = if *upgrade {
+                        State::Passthrough
+                    } else {
+                        State::Head
+                    };
                     true
                 }
                 Ok(None) => {
@@ -242,7 +265,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> StrictIo<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for StrictIo<S> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, dst: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        dst: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = &mut *self;
         loop {
             if this.ready > 0 {
@@ -268,7 +295,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for StrictIo<S> {
             if this.end == this.start {
                 let direct = match this.state {
                     State::Passthrough => Some(dst.remaining()),
-                    State::Length(n, _) => Some(usize::try_from(n).unwrap_or(usize::MAX).min(dst.remaining())),
+                    State::Length(n, _) => Some(
+                        usize::try_from(n)
+                            .unwrap_or(usize::MAX)
+                            .min(dst.remaining()),
+                    ),
                     _ => None,
                 };
                 if let Some(limit) = direct {
@@ -279,7 +310,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for StrictIo<S> {
                     if let State::Length(rest, upgrade) = &mut this.state {
                         *rest -= n as u64;
                         if *rest == 0 {
-                            this.state = if *upgrade { State::Passthrough } else { State::Head };
+                            this.state = if *upgrade {
+                                State::Passthrough
+                            } else {
+                                State::Head
+                            };
                         }
                     }
                     return Poll::Ready(Ok(()));
@@ -309,11 +344,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for StrictIo<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for StrictIo<S> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
 

@@ -15,7 +15,10 @@ pub const DEBOUNCE: Duration = Duration::from_millis(200);
 /// Watches the config directory until the returned watcher is dropped; reloads on change.
 pub fn spawn(shared: Arc<Shared>) -> Result<notify::RecommendedWatcher, String> {
     let path = shared.config_path.clone();
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).map_or_else(|| std::path::PathBuf::from("."), |d| d.to_path_buf());
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(|| std::path::PathBuf::from("."), |d| d.to_path_buf());
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
     let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
         if ev.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
@@ -23,7 +26,9 @@ pub fn spawn(shared: Arc<Shared>) -> Result<notify::RecommendedWatcher, String> 
         }
     })
     .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
-    watcher.watch(&dir, RecursiveMode::NonRecursive).map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+    watcher
+        .watch(&dir, RecursiveMode::NonRecursive)
+        .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
     tokio::spawn(async move {
         while rx.recv().await.is_some() {
             // Debounce: wait until events stop for a moment.
@@ -36,7 +41,10 @@ pub fn spawn(shared: Arc<Shared>) -> Result<notify::RecommendedWatcher, String> 
             }
             let st = shared.reload(Trigger::FileWatch, "file-watch").await;
             if st.result != "unchanged" {
-                eprintln!("{}", serde_json::json!({"level": "info", "msg": "config reload", "status": st}));
+                eprintln!(
+                    "{}",
+                    serde_json::json!({"level": "info", "msg": "config reload", "status": st})
+                );
             }
         }
     });

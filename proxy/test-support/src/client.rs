@@ -19,7 +19,10 @@ pub struct Resp {
 impl Resp {
     /// First value of a header.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     /// The body as text.
     pub fn text(&self) -> String {
@@ -27,14 +30,16 @@ impl Resp {
     }
     /// The body as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 }
 
 /// Opens a connection with a read timeout.
 pub fn connect(addr: SocketAddr) -> TcpStream {
     let s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     s
 }
 
@@ -47,7 +52,13 @@ pub fn read_response(s: &mut impl Read, head_only: bool) -> Resp {
             break i + 4;
         }
         match s.read(&mut chunk) {
-            Ok(0) | Err(_) => return Resp { status: 0, headers: vec![], body: buf },
+            Ok(0) | Err(_) => {
+                return Resp {
+                    status: 0,
+                    headers: vec![],
+                    body: buf,
+                }
+            }
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     };
@@ -55,12 +66,24 @@ pub fn read_response(s: &mut impl Read, head_only: bool) -> Resp {
     let mut r = httparse::Response::new(&mut hs);
     let _ = r.parse(&buf[..head_end]);
     let status = r.code.unwrap_or(0);
-    let headers: Vec<(String, String)> =
-        r.headers.iter().map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned())).collect();
+    let headers: Vec<(String, String)> = r
+        .headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect();
     let mut body = buf[head_end..].to_vec();
     let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
     if head_only || status == 101 || status == 204 || status == 304 {
-        return Resp { status, headers, body };
+        return Resp {
+            status,
+            headers,
+            body,
+        };
     }
     if let Some(cl) = get("content-length").and_then(|v| v.parse::<usize>().ok()) {
         while body.len() < cl {
@@ -81,13 +104,25 @@ pub fn read_response(s: &mut impl Read, head_only: bool) -> Resp {
     } else {
         let _ = s.read_to_end(&mut body);
     }
-    Resp { status, headers, body }
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(i) = b.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).split(';').next().unwrap_or("0").trim(), 16).unwrap_or(0);
+        let size = usize::from_str_radix(
+            String::from_utf8_lossy(&b[..i])
+                .split(';')
+                .next()
+                .unwrap_or("0")
+                .trim(),
+            16,
+        )
+        .unwrap_or(0);
         if size == 0 {
             break;
         }
@@ -102,11 +137,19 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
 /// connection is refused or closed without an answer).
 pub fn raw(addr: SocketAddr, bytes: &[u8]) -> Resp {
     let Ok(mut s) = TcpStream::connect(addr) else {
-        return Resp { status: 0, headers: vec![], body: vec![] };
+        return Resp {
+            status: 0,
+            headers: vec![],
+            body: vec![],
+        };
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
     if s.write_all(bytes).is_err() {
-        return Resp { status: 0, headers: vec![], body: vec![] };
+        return Resp {
+            status: 0,
+            headers: vec![],
+            body: vec![],
+        };
     }
     read_response(&mut s, false)
 }
@@ -126,7 +169,14 @@ pub fn get(addr: SocketAddr, host: &str, path: &str, extra: &[&str]) -> Resp {
 }
 
 /// A request with a body (Content-Length set when the body is non-empty).
-pub fn request(addr: SocketAddr, method: &str, host: &str, path: &str, extra: &[&str], body: &[u8]) -> Resp {
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    host: &str,
+    path: &str,
+    extra: &[&str],
+    body: &[u8],
+) -> Resp {
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
     for h in extra {
         req.push_str(h);
@@ -142,7 +192,14 @@ pub fn request(addr: SocketAddr, method: &str, host: &str, path: &str, extra: &[
 }
 
 /// An admin API call with an optional bearer token.
-pub fn admin(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, extra: &[&str], body: &[u8]) -> Resp {
+pub fn admin(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    extra: &[&str],
+    body: &[u8],
+) -> Resp {
     let auth = token.map(|t| format!("Authorization: Bearer {t}"));
     let mut hs: Vec<&str> = extra.to_vec();
     if let Some(a) = &auth {

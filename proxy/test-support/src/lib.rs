@@ -17,12 +17,18 @@ use std::time::{Duration, Instant};
 
 /// The workspace root (holds Cargo.toml, deploy/, .venv/).
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("."))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from("."))
 }
 
 /// A loopback port that was free a moment ago (for external binaries that need a number).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
 }
 
 /// An address where nothing listens.
@@ -52,8 +58,14 @@ pub fn binary() -> PathBuf {
     if let Ok(p) = std::env::var("SWITCHYARD_BIN") {
         return PathBuf::from(p);
     }
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace_root().join("target"));
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace_root().join("target"));
     let p = target.join("debug/switchyard");
-    assert!(p.exists(), "{} is missing: run `cargo build -p switchyard` (make test does)", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build -p switchyard` (make test does)",
+        p.display()
+    );
     p
 }

@@ -23,7 +23,8 @@ pub struct TestProxy {
 
 /// Fills the harness placeholders in a config.
 pub fn fill(yaml: &str, dir: &std::path::Path) -> String {
-    yaml.replace("${DATA_DIR}", &dir.join("data").display().to_string()).replace("${DIR}", &dir.display().to_string())
+    yaml.replace("${DATA_DIR}", &dir.join("data").display().to_string())
+        .replace("${DIR}", &dir.display().to_string())
 }
 
 impl TestProxy {
@@ -37,8 +38,19 @@ impl TestProxy {
         let dir = tempfile::tempdir().map_err(|e| vec![e.to_string()])?;
         let config_path = dir.path().join("switchyard.yaml");
         std::fs::write(&config_path, fill(yaml, dir.path())).map_err(|e| vec![e.to_string()])?;
-        let running = start(Options { config_path: config_path.clone(), watch: true, signals: false })?;
-        Ok(TestProxy { addr: running.data.plain, tls_addr: running.data.tls, admin: running.admin, running: Some(running), config_path, dir })
+        let running = start(Options {
+            config_path: config_path.clone(),
+            watch: true,
+            signals: false,
+        })?;
+        Ok(TestProxy {
+            addr: running.data.plain,
+            tls_addr: running.data.tls,
+            admin: running.admin,
+            running: Some(running),
+            config_path,
+            dir,
+        })
     }
 
     /// Replaces the config file atomically (write to a temp name, rename), as editors do.
@@ -50,7 +62,9 @@ impl TestProxy {
 
     /// The live config version.
     pub fn version(&self) -> u64 {
-        self.running.as_ref().map_or(0, |r| r.shared.live.load().version)
+        self.running
+            .as_ref()
+            .map_or(0, |r| r.shared.live.load().version)
     }
 
     /// The shared state (for assertions on internals).

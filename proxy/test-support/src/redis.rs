@@ -18,13 +18,27 @@ impl Redis {
     pub fn start() -> Self {
         let port = crate::free_port();
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server is missing: run `make test-deps`");
-        let r = Redis { child, addr: SocketAddr::from(([127, 0, 0, 1], port)) };
-        let up = crate::eventually(Duration::from_secs(10), || (r.command("PING").as_deref() == Some("+PONG")).then_some(()));
+        let r = Redis {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        };
+        let up = crate::eventually(Duration::from_secs(10), || {
+            (r.command("PING").as_deref() == Some("+PONG")).then_some(())
+        });
         assert!(up.is_some(), "redis-server did not answer PING");
         r
     }
@@ -36,7 +50,10 @@ impl Redis {
         s.write_all(format!("{cmd}\r\n").as_bytes()).ok()?;
         let mut buf = [0u8; 512];
         let n = s.read(&mut buf).ok()?;
-        String::from_utf8_lossy(&buf[..n]).lines().next().map(str::to_owned)
+        String::from_utf8_lossy(&buf[..n])
+            .lines()
+            .next()
+            .map(str::to_owned)
     }
 
     /// `redis://addr/0`.

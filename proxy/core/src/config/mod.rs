@@ -102,7 +102,10 @@ pub struct Errors(pub Vec<ConfigError>);
 impl Errors {
     /// Records a problem at `path`.
     pub fn at(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push(ConfigError { path: path.into(), message: message.into() });
+        self.0.push(ConfigError {
+            path: path.into(),
+            message: message.into(),
+        });
     }
 }
 
@@ -134,7 +137,15 @@ pub fn compile(spec: &ConfigSpec, env: &dyn Env) -> Result<Config, Vec<ConfigErr
     let routes = routes::compile(&spec.routes, &pool_ids, &mut errs);
     let observability = observability::compile(&spec.observability);
     if errs.0.is_empty() {
-        Ok(Config { server, admin, state, pools, tenants, routes, observability })
+        Ok(Config {
+            server,
+            admin,
+            state,
+            pools,
+            tenants,
+            routes,
+            observability,
+        })
     } else {
         Err(errs.0)
     }

@@ -34,7 +34,10 @@ fn json() -> LogFormat {
 
 impl Default for AccessLogSpec {
     fn default() -> Self {
-        AccessLogSpec { format: LogFormat::Json, to: AccessLogTarget::Stdout }
+        AccessLogSpec {
+            format: LogFormat::Json,
+            to: AccessLogTarget::Stdout,
+        }
     }
 }
 
@@ -77,7 +80,10 @@ fn yes() -> bool {
 
 impl Default for ResponseHeadersSpec {
     fn default() -> Self {
-        ResponseHeadersSpec { variant: true, request_id: true }
+        ResponseHeadersSpec {
+            variant: true,
+            request_id: true,
+        }
     }
 }
 

@@ -84,40 +84,70 @@ pub struct Pool {
 
 fn endpoint(raw: &str, path: &str, errs: &mut Errors) -> Option<Endpoint> {
     let Some(rest) = raw.strip_prefix("http://") else {
-        errs.at(path, format!("invalid endpoint {raw:?} (expected http://host:port)"));
+        errs.at(
+            path,
+            format!("invalid endpoint {raw:?} (expected http://host:port)"),
+        );
         return None;
     };
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     match crate::host::parse_authority(rest) {
         Ok(a) if !rest.contains('/') => {
             let authority = format!("{}:{}", a.host, a.port.unwrap_or(80));
-            Some(Endpoint { url: raw.to_owned(), authority })
+            Some(Endpoint {
+                url: raw.to_owned(),
+                authority,
+            })
         }
         _ => {
-            errs.at(path, format!("invalid endpoint {raw:?} (expected http://host:port, no path)"));
+            errs.at(
+                path,
+                format!("invalid endpoint {raw:?} (expected http://host:port, no path)"),
+            );
             None
         }
     }
 }
 
 /// Compiles `pools:`, returning the pools and the name → id map routes resolve against.
-pub fn compile(spec: &BTreeMap<String, PoolSpec>, errs: &mut Errors) -> (Vec<Pool>, HashMap<String, PoolId>) {
+pub fn compile(
+    spec: &BTreeMap<String, PoolSpec>,
+    errs: &mut Errors,
+) -> (Vec<Pool>, HashMap<String, PoolId>) {
     let mut pools = Vec::new();
     let mut ids = HashMap::new();
     for (name, p) in spec {
         let path = format!("pools.{name}");
         if p.endpoints.is_empty() {
-            errs.at(format!("{path}.endpoints"), "a pool needs at least one endpoint");
+            errs.at(
+                format!("{path}.endpoints"),
+                "a pool needs at least one endpoint",
+            );
         }
-        let endpoints = p.endpoints.iter().enumerate().filter_map(|(i, e)| endpoint(e, &format!("{path}.endpoints[{i}]"), errs)).collect();
+        let endpoints = p
+            .endpoints
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| endpoint(e, &format!("{path}.endpoints[{i}]"), errs))
+            .collect();
         let health = p.health.as_ref().map(|h| {
             if !h.path.starts_with('/') {
                 errs.at(format!("{path}.health.path"), "must start with '/'");
             }
             HealthCheck {
                 path: h.path.clone(),
-                interval: duration(&h.interval, Duration::from_secs(5), &format!("{path}.health.interval"), errs),
-                timeout: duration(&h.timeout, Duration::from_secs(1), &format!("{path}.health.timeout"), errs),
+                interval: duration(
+                    &h.interval,
+                    Duration::from_secs(5),
+                    &format!("{path}.health.interval"),
+                    errs,
+                ),
+                timeout: duration(
+                    &h.timeout,
+                    Duration::from_secs(1),
+                    &format!("{path}.health.timeout"),
+                    errs,
+                ),
             }
         });
         let t = &p.timeouts;
@@ -126,8 +156,18 @@ pub fn compile(spec: &BTreeMap<String, PoolSpec>, errs: &mut Errors) -> (Vec<Poo
             name: name.clone(),
             endpoints,
             health,
-            connect_timeout: duration(&t.connect, Duration::from_secs(1), &format!("{path}.timeouts.connect"), errs),
-            request_timeout: duration(&t.request, Duration::from_secs(60), &format!("{path}.timeouts.request"), errs),
+            connect_timeout: duration(
+                &t.connect,
+                Duration::from_secs(1),
+                &format!("{path}.timeouts.connect"),
+                errs,
+            ),
+            request_timeout: duration(
+                &t.request,
+                Duration::from_secs(60),
+                &format!("{path}.timeouts.request"),
+                errs,
+            ),
         });
     }
     (pools, ids)

@@ -81,12 +81,19 @@ pub struct Route {
 impl Route {
     /// True when this route takes the request.
     pub fn matches(&self, host: &str, path: &str, method: &str) -> bool {
-        self.host.matches(host) && path.starts_with(self.path_prefix.as_str()) && self.methods.as_ref().is_none_or(|m| m.iter().any(|x| x == method))
+        self.host.matches(host)
+            && path.starts_with(self.path_prefix.as_str())
+            && self
+                .methods
+                .as_ref()
+                .is_none_or(|m| m.iter().any(|x| x == method))
     }
 }
 
 fn host_match(raw: Option<&str>, path: &str, errs: &mut Errors) -> HostMatch {
-    let Some(raw) = raw else { return HostMatch::Any };
+    let Some(raw) = raw else {
+        return HostMatch::Any;
+    };
     let lower = raw.to_ascii_lowercase();
     if let Some(suffix) = lower.strip_prefix('*') {
         if suffix.starts_with('.') && crate::host::parse_authority(&suffix[1..]).is_ok() {
@@ -95,37 +102,66 @@ fn host_match(raw: Option<&str>, path: &str, errs: &mut Errors) -> HostMatch {
     } else if crate::host::parse_authority(&lower).is_ok_and(|a| a.port.is_none()) {
         return HostMatch::Exact(lower);
     }
-    errs.at(path, format!("invalid host {raw:?} (expected a host name or *.suffix, no port)"));
+    errs.at(
+        path,
+        format!("invalid host {raw:?} (expected a host name or *.suffix, no port)"),
+    );
     HostMatch::Any
 }
 
 /// Compiles `routes:` against the pool names.
-pub fn compile(spec: &[RouteSpec], pools: &HashMap<String, PoolId>, errs: &mut Errors) -> Vec<Route> {
+pub fn compile(
+    spec: &[RouteSpec],
+    pools: &HashMap<String, PoolId>,
+    errs: &mut Errors,
+) -> Vec<Route> {
     let mut routes: Vec<Route> = Vec::new();
     if spec.is_empty() {
         errs.at("routes", "at least one route is needed");
     }
     for (i, r) in spec.iter().enumerate() {
         let path = format!("routes[{i}]");
-        if r.name.is_empty() || !r.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-            errs.at(format!("{path}.name"), format!("invalid route name {:?} (letters, digits, - and _)", r.name));
+        if r.name.is_empty()
+            || !r
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            errs.at(
+                format!("{path}.name"),
+                format!("invalid route name {:?} (letters, digits, - and _)", r.name),
+            );
         }
         if routes.iter().any(|o| o.name == r.name) {
-            errs.at(format!("{path}.name"), format!("duplicate route name {:?}", r.name));
+            errs.at(
+                format!("{path}.name"),
+                format!("duplicate route name {:?}", r.name),
+            );
         }
         let prefix = r.matcher.path_prefix.clone().unwrap_or_else(|| "/".into());
         match crate::path::canonicalize(&prefix) {
             Ok(c) if c == prefix => {}
             _ => errs.at(format!("{path}.match.path_prefix"), format!("{prefix:?} is not a canonical path (starts with '/', no dot-segments, no '//')")),
         }
-        let methods = r.matcher.methods.as_ref().map(|ms| ms.iter().map(|m| m.to_ascii_uppercase()).collect());
+        let methods = r
+            .matcher
+            .methods
+            .as_ref()
+            .map(|ms| ms.iter().map(|m| m.to_ascii_uppercase()).collect());
         let stable = pools.get(&r.upstream.stable).copied().unwrap_or_else(|| {
-            errs.at(format!("{path}.upstream.stable"), format!("unknown pool {:?}", r.upstream.stable));
+            errs.at(
+                format!("{path}.upstream.stable"),
+                format!("unknown pool {:?}", r.upstream.stable),
+            );
             PoolId(0)
         });
         routes.push(Route {
             name: r.name.clone(),
-            host: host_match(r.matcher.host.as_deref(), &format!("{path}.match.host"), errs),
+            host: host_match(
+                r.matcher.host.as_deref(),
+                &format!("{path}.match.host"),
+                errs,
+            ),
             path_prefix: prefix,
             methods,
             stable,

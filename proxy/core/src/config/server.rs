@@ -129,12 +129,20 @@ impl ServerConfig {
 
 pub(super) fn addr(s: &str, path: &str, errs: &mut Errors) -> SocketAddr {
     s.parse().unwrap_or_else(|_| {
-        errs.at(path, format!("invalid listen address {s:?} (expected ip:port, e.g. 0.0.0.0:8080)"));
+        errs.at(
+            path,
+            format!("invalid listen address {s:?} (expected ip:port, e.g. 0.0.0.0:8080)"),
+        );
         SocketAddr::from(([127, 0, 0, 1], 0))
     })
 }
 
-pub(super) fn duration(v: &Option<String>, default: Duration, path: &str, errs: &mut Errors) -> Duration {
+pub(super) fn duration(
+    v: &Option<String>,
+    default: Duration,
+    path: &str,
+    errs: &mut Errors,
+) -> Duration {
     v.as_deref().map_or(default, |s| {
         parse_duration(s).unwrap_or_else(|m| {
             errs.at(path, m);
@@ -156,11 +164,31 @@ fn size(v: &Option<String>, default: u64, path: &str, errs: &mut Errors) -> u64 
 pub fn compile(spec: &ServerSpec, errs: &mut Errors) -> ServerConfig {
     let l = &spec.limits;
     let limits = Limits {
-        max_header_bytes: size(&l.max_header_bytes, 64 << 10, "server.limits.max_header_bytes", errs) as usize,
-        max_uri_bytes: size(&l.max_uri_bytes, 8 << 10, "server.limits.max_uri_bytes", errs) as usize,
+        max_header_bytes: size(
+            &l.max_header_bytes,
+            64 << 10,
+            "server.limits.max_header_bytes",
+            errs,
+        ) as usize,
+        max_uri_bytes: size(
+            &l.max_uri_bytes,
+            8 << 10,
+            "server.limits.max_uri_bytes",
+            errs,
+        ) as usize,
         max_body: size(&l.max_body, 10 << 20, "server.limits.max_body", errs),
-        header_timeout: duration(&l.header_timeout, Duration::from_secs(10), "server.limits.header_timeout", errs),
-        idle_timeout: duration(&l.idle_timeout, Duration::from_secs(60), "server.limits.idle_timeout", errs),
+        header_timeout: duration(
+            &l.header_timeout,
+            Duration::from_secs(10),
+            "server.limits.header_timeout",
+            errs,
+        ),
+        idle_timeout: duration(
+            &l.idle_timeout,
+            Duration::from_secs(60),
+            "server.limits.idle_timeout",
+            errs,
+        ),
         max_connections: l.max_connections.unwrap_or(10_000),
     };
     if limits.max_connections == 0 {
@@ -174,8 +202,17 @@ pub fn compile(spec: &ServerSpec, errs: &mut Errors) -> ServerConfig {
         .iter()
         .enumerate()
         .filter_map(|(i, s)| {
-            let parsed = s.parse::<IpNet>().or_else(|_| s.parse::<IpAddr>().map(IpNet::from));
-            parsed.map_err(|_| errs.at(format!("server.trusted_proxies[{i}]"), format!("invalid CIDR {s:?}"))).ok()
+            let parsed = s
+                .parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from));
+            parsed
+                .map_err(|_| {
+                    errs.at(
+                        format!("server.trusted_proxies[{i}]"),
+                        format!("invalid CIDR {s:?}"),
+                    )
+                })
+                .ok()
         })
         .collect();
     let tls = spec.tls.as_ref().map(|t| TlsConfig {
@@ -187,10 +224,15 @@ pub fn compile(spec: &ServerSpec, errs: &mut Errors) -> ServerConfig {
     });
     if let Some(t) = &tls {
         if t.require_client_cert && t.client_ca.is_none() {
-            errs.at("server.tls.require_client_cert", "needs server.tls.client_ca");
+            errs.at(
+                "server.tls.require_client_cert",
+                "needs server.tls.client_ca",
+            );
         }
     }
-    let workers = spec.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let workers = spec
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if workers == 0 || workers > 256 {
         errs.at("server.workers", "must be between 1 and 256");
     }
@@ -200,6 +242,11 @@ pub fn compile(spec: &ServerSpec, errs: &mut Errors) -> ServerConfig {
         tls,
         trusted_proxies,
         limits,
-        shutdown_grace: duration(&spec.shutdown_grace, Duration::from_secs(30), "server.shutdown_grace", errs),
+        shutdown_grace: duration(
+            &spec.shutdown_grace,
+            Duration::from_secs(30),
+            "server.shutdown_grace",
+            errs,
+        ),
     }
 }

@@ -28,7 +28,10 @@ fn default_dir() -> String {
 
 impl Default for StateSpec {
     fn default() -> Self {
-        StateSpec { backend: default_backend(), data_dir: default_dir() }
+        StateSpec {
+            backend: default_backend(),
+            data_dir: default_dir(),
+        }
     }
 }
 
@@ -43,11 +46,19 @@ pub struct StateConfig {
 pub fn compile(spec: &StateSpec, errs: &mut Errors) -> StateConfig {
     match spec.backend.as_str() {
         "local" => {}
-        "redis" => errs.at("state.backend", "the redis backend is not available in this build yet; use `local`"),
-        other => errs.at("state.backend", format!("unknown backend {other:?} (expected local)")),
+        "redis" => errs.at(
+            "state.backend",
+            "the redis backend is not available in this build yet; use `local`",
+        ),
+        other => errs.at(
+            "state.backend",
+            format!("unknown backend {other:?} (expected local)"),
+        ),
     }
     if spec.data_dir.is_empty() {
         errs.at("state.data_dir", "must not be empty");
     }
-    StateConfig { data_dir: PathBuf::from(&spec.data_dir) }
+    StateConfig {
+        data_dir: PathBuf::from(&spec.data_dir),
+    }
 }

@@ -44,7 +44,9 @@ pub struct HostPattern {
 impl HostPattern {
     /// The tenant label `host` carries under this pattern, if it matches.
     pub fn extract<'h>(&self, host: &'h str) -> Option<&'h str> {
-        let mid = host.strip_prefix(self.prefix.as_str())?.strip_suffix(self.suffix.as_str())?;
+        let mid = host
+            .strip_prefix(self.prefix.as_str())?
+            .strip_suffix(self.suffix.as_str())?;
         (!mid.is_empty() && !mid.contains('.')).then_some(mid)
     }
 }
@@ -88,7 +90,11 @@ impl Tenants {
 }
 
 fn valid_label(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 63 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') && !s.starts_with('-')
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
 }
 
 /// Compiles `tenants:`.
@@ -107,11 +113,20 @@ pub fn compile(spec: &TenantsSpec, errs: &mut Errors) -> Tenants {
     let names: Vec<String> = spec.list.keys().cloned().collect();
     for n in &names {
         if !valid_label(n) {
-            errs.at(format!("tenants.list.{n}"), "tenant names are lower-case DNS labels (a-z, 0-9, -)");
+            errs.at(
+                format!("tenants.list.{n}"),
+                "tenant names are lower-case DNS labels (a-z, 0-9, -)",
+            );
         }
     }
     if !names.is_empty() && host_patterns.is_empty() {
-        errs.at("tenants.identify", "tenants are listed but no identify source is configured");
+        errs.at(
+            "tenants.identify",
+            "tenants are listed but no identify source is configured",
+        );
     }
-    Tenants { host_patterns, names }
+    Tenants {
+        host_patterns,
+        names,
+    }
 }

@@ -8,7 +8,10 @@ impl Env for FakeEnv {
         self.0.get(name).map(|s| s.to_string())
     }
     fn read_file(&self, path: &Path) -> std::io::Result<String> {
-        Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} not found", path.display())))
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{} not found", path.display()),
+        ))
     }
 }
 
@@ -52,9 +55,18 @@ fn a_good_config_compiles() {
     assert_eq!(c.admin.tokens[0].role, Role::Operator);
     assert!(c.server.is_trusted("10.42.3.4".parse().expect("ip")));
     assert!(!c.server.is_trusted("10.43.3.4".parse().expect("ip")));
-    assert_eq!(c.tenants.by_host("acme.erp.example.com", false), tenants::TenantMatch::Known(0));
-    assert_eq!(c.tenants.by_host("zeta.erp.example.com", false), tenants::TenantMatch::Unknown("zeta"));
-    assert_eq!(c.tenants.by_host("a.b.erp.example.com", false), tenants::TenantMatch::None);
+    assert_eq!(
+        c.tenants.by_host("acme.erp.example.com", false),
+        tenants::TenantMatch::Known(0)
+    );
+    assert_eq!(
+        c.tenants.by_host("zeta.erp.example.com", false),
+        tenants::TenantMatch::Unknown("zeta")
+    );
+    assert_eq!(
+        c.tenants.by_host("a.b.erp.example.com", false),
+        tenants::TenantMatch::None
+    );
 }
 
 #[test]
@@ -75,18 +87,28 @@ fn every_problem_is_reported_with_its_path() {
         "server.trusted_proxies[1]: invalid CIDR",
     ];
     for w in want {
-        assert!(shown.iter().any(|s| s.starts_with(w)), "missing {w:?} in {shown:#?}");
+        assert!(
+            shown.iter().any(|s| s.starts_with(w)),
+            "missing {w:?} in {shown:#?}"
+        );
     }
     assert_eq!(shown.len(), want.len(), "{shown:#?}");
 }
 
 #[test]
 fn unknown_keys_are_errors_with_a_path() {
-    let bad = GOOD.replace("health: { path: /web/health, interval: 2s }", "health: { path: /web/health, intervall: 2s }");
+    let bad = GOOD.replace(
+        "health: { path: /web/health, interval: 2s }",
+        "health: { path: /web/health, intervall: 2s }",
+    );
     let errs = load(&bad, &env()).expect_err("refused");
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].path, "pools.odoo-stable.health.intervall");
-    assert!(errs[0].message.contains("unknown field `intervall`"), "{}", errs[0].message);
+    assert!(
+        errs[0].message.contains("unknown field `intervall`"),
+        "{}",
+        errs[0].message
+    );
 }
 
 #[test]

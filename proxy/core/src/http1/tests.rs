@@ -1,6 +1,10 @@
 use super::*;
 
-const LIMITS: HeadLimits = HeadLimits { max_head: 8192, max_uri: 1024, max_fields: 16 };
+const LIMITS: HeadLimits = HeadLimits {
+    max_head: 8192,
+    max_uri: 1024,
+    max_fields: 16,
+};
 
 fn check(raw: &str) -> Result<Head, HeadError> {
     let b = raw.as_bytes();
@@ -22,7 +26,14 @@ fn accepted_heads() {
         ("GET / HTTP/1.0\r\nHost: a\r\nX-A:\tv  \r\n\r\n", Framing::None, false),
     ];
     for (raw, framing, upgrade) in cases {
-        assert_eq!(check(raw), Ok(Head { framing: *framing, upgrade: *upgrade }), "{raw:?}");
+        assert_eq!(
+            check(raw),
+            Ok(Head {
+                framing: *framing,
+                upgrade: *upgrade
+            }),
+            "{raw:?}"
+        );
     }
 }
 
@@ -62,15 +73,24 @@ fn refused_heads() {
     }
     let long_uri = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(2000));
     assert_eq!(check(&long_uri), Err(HeadError::UriTooLong));
-    let many = format!("GET / HTTP/1.1\r\nHost: a\r\n{}\r\n", "X-A: b\r\n".repeat(20));
+    let many = format!(
+        "GET / HTTP/1.1\r\nHost: a\r\n{}\r\n",
+        "X-A: b\r\n".repeat(20)
+    );
     assert_eq!(check(&many), Err(HeadError::TooLarge));
-    let big = format!("GET / HTTP/1.1\r\nHost: a\r\nX-A: {}\r\n\r\n", "b".repeat(9000));
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: a\r\nX-A: {}\r\n\r\n",
+        "b".repeat(9000)
+    );
     assert_eq!(check(&big), Err(HeadError::TooLarge));
 }
 
 #[test]
 fn head_end_and_blank_lines() {
-    assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nrest"), Some(27));
+    assert_eq!(
+        find_head_end(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nrest"),
+        Some(27)
+    );
     assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: a\r\n"), None);
     assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: a\r\n\r"), None);
     assert_eq!(find_head_end(b"GET / HTTP/1.1\nHost: a\n\n"), Some(24));
@@ -98,7 +118,18 @@ fn chunked_scanner_finds_the_end() {
 
 #[test]
 fn chunked_scanner_refuses_bad_framing() {
-    for bad in [&b"x\r\n"[..], b"5\nhello", b"5\r\nhelloX\r\n", b"5\r\nhello\r\n0\r\n\n", b"ffffffffffffffff0\r\n", b"\r\n"] {
-        assert!(ChunkedScanner::default().feed(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+    for bad in [
+        &b"x\r\n"[..],
+        b"5\nhello",
+        b"5\r\nhelloX\r\n",
+        b"5\r\nhello\r\n0\r\n\n",
+        b"ffffffffffffffff0\r\n",
+        b"\r\n",
+    ] {
+        assert!(
+            ChunkedScanner::default().feed(bad).is_err(),
+            "{:?}",
+            String::from_utf8_lossy(bad)
+        );
     }
 }

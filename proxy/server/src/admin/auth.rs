@@ -22,32 +22,59 @@ pub struct Caller {
 /// Checks origin, token and role.
 pub fn authorize(headers: &HeaderMap, need: Role, shared: &Shared) -> Result<Caller, Problem> {
     if let Some(origin) = headers.get(header::ORIGIN) {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
         let origin = origin.to_str().unwrap_or("");
-        let same = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")).is_some_and(|o| o.eq_ignore_ascii_case(host));
+        let same = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .is_some_and(|o| o.eq_ignore_ascii_case(host));
         if !same {
-            return Err(Problem::new(403, "foreign-origin", "Foreign origin", format!("requests from origin {origin:?} are refused")));
+            return Err(Problem::new(
+                403,
+                "foreign-origin",
+                "Foreign origin",
+                format!("requests from origin {origin:?} are refused"),
+            ));
         }
     }
     let unauthorized = |d: &str| Problem::new(401, "unauthorized", "Unauthorized", d.to_owned());
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .ok_or_else(|| unauthorized("a bearer token is required (Authorization: Bearer <token>)"))?;
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .ok_or_else(|| {
+            unauthorized("a bearer token is required (Authorization: Bearer <token>)")
+        })?;
     let digest = Sha256::digest(presented.trim().as_bytes());
     let snap = shared.live.load();
     let mut found: Option<Caller> = None;
     for t in &snap.config.admin.tokens {
         let eq: bool = Sha256::digest(t.secret.as_bytes()).ct_eq(&digest).into();
         if eq && found.is_none() {
-            found = Some(Caller { name: t.name.clone(), role: t.role });
+            found = Some(Caller {
+                name: t.name.clone(),
+                role: t.role,
+            });
         }
     }
     let caller = found.ok_or_else(|| unauthorized("the token is not valid"))?;
     if caller.role < need {
-        return Err(Problem::new(403, "forbidden", "Forbidden", format!("token {:?} has role {:?}; this needs {:?}", caller.name, caller.role, need))
-            .with("required_role", format!("{need:?}")));
+        return Err(Problem::new(
+            403,
+            "forbidden",
+            "Forbidden",
+            format!(
+                "token {:?} has role {:?}; this needs {:?}",
+                caller.name, caller.role, need
+            ),
+        )
+        .with("required_role", format!("{need:?}")));
     }
     Ok(caller)
 }
@@ -57,9 +84,11 @@ pub fn problem_response(p: Problem) -> Response {
     let id = crate::ctx::new_request_id();
     let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut r = (status, p.to_json(&id)).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     if status == StatusCode::UNAUTHORIZED {
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     r
 }

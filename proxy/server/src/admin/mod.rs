@@ -20,7 +20,10 @@ use switchyard_core::problem::Problem;
 /// The admin router.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/v1/status", get(status::status))
@@ -33,14 +36,23 @@ pub fn router(shared: Arc<Shared>) -> Router {
 
 async fn readyz(State(s): State<Arc<Shared>>) -> Response {
     if s.is_draining() {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "draining"}))).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "draining"})),
+        )
+            .into_response()
     } else {
-        Json(serde_json::json!({"status": "ready", "version": s.live.load().version})).into_response()
+        Json(serde_json::json!({"status": "ready", "version": s.live.load().version}))
+            .into_response()
     }
 }
 
 async fn metrics(State(s): State<Arc<Shared>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
+        .into_response()
 }
 
 async fn reload(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
@@ -50,8 +62,16 @@ async fn reload(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     };
     let st = s.reload(Trigger::Api, &caller.name).await;
     if st.result == "refused" {
-        let p = Problem::new(422, "invalid-config", "Invalid configuration", format!("the new config was refused; version {} keeps serving", s.live.load().version))
-            .with("errors", st.errors.clone());
+        let p = Problem::new(
+            422,
+            "invalid-config",
+            "Invalid configuration",
+            format!(
+                "the new config was refused; version {} keeps serving",
+                s.live.load().version
+            ),
+        )
+        .with("errors", st.errors.clone());
         return problem_response(p);
     }
     Json(serde_json::json!({"result": st.result, "version": s.live.load().version, "hash": s.live.load().hash, "needs_restart": st.needs_restart})).into_response()
@@ -63,23 +83,50 @@ struct AuditQuery {
     limit: Option<usize>,
 }
 
-async fn audit(State(s): State<Arc<Shared>>, headers: HeaderMap, q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+async fn audit(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     if let Err(p) = authorize(&headers, Role::Viewer, &s) {
         return problem_response(p);
     }
     let Ok(Query(q)) = q else {
-        return problem_response(Problem::new(400, "invalid-query", "Invalid query", "since and limit must be non-negative integers"));
+        return problem_response(Problem::new(
+            400,
+            "invalid-query",
+            "Invalid query",
+            "since and limit must be non-negative integers",
+        ));
     };
-    match s.audit.read(q.since.unwrap_or(0), q.limit.unwrap_or(100).min(1000)) {
+    match s
+        .audit
+        .read(q.since.unwrap_or(0), q.limit.unwrap_or(100).min(1000))
+    {
         Ok(entries) => Json(serde_json::json!({"entries": entries})).into_response(),
-        Err(e) => problem_response(Problem::new(500, "audit-unreadable", "Audit log unreadable", e)),
+        Err(e) => problem_response(Problem::new(
+            500,
+            "audit-unreadable",
+            "Audit log unreadable",
+            e,
+        )),
     }
 }
 
 async fn not_found(req: Request) -> Response {
-    problem_response(Problem::new(404, "not-found", "Not found", format!("no admin endpoint {}", req.uri().path())))
+    problem_response(Problem::new(
+        404,
+        "not-found",
+        "Not found",
+        format!("no admin endpoint {}", req.uri().path()),
+    ))
 }
 
 async fn method_not_allowed(req: Request) -> Response {
-    problem_response(Problem::new(405, "method-not-allowed", "Method not allowed", format!("{} is not allowed on {}", req.method(), req.uri().path())))
+    problem_response(Problem::new(
+        405,
+        "method-not-allowed",
+        "Method not allowed",
+        format!("{} is not allowed on {}", req.method(), req.uri().path()),
+    ))
 }

@@ -26,7 +26,11 @@ pub async fn status(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Respons
             json!({"name": p.name, "endpoints": eps})
         })
         .collect();
-    let routes: Vec<_> = cfg.routes.iter().map(|r| json!({"name": r.name, "stable": cfg.pools[r.stable.0].name})).collect();
+    let routes: Vec<_> = cfg
+        .routes
+        .iter()
+        .map(|r| json!({"name": r.name, "stable": cfg.pools[r.stable.0].name}))
+        .collect();
     let last = s.last_reload.lock().map(|g| g.clone()).unwrap_or(None);
     Json(json!({
         "config": {
@@ -43,7 +47,7 @@ pub async fn status(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Respons
         "routes": routes,
         "tenants": cfg.tenants.names,
         "access_log_dropped": s.access_log.dropped(),
-        "audit_log": s.audit.path().display().to_string(),
+        "audit": {"path": s.audit.path().display().to_string(), "entries": s.audit.head().0, "head": s.audit.head().1},
     }))
     .into_response()
 }

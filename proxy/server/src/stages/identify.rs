@@ -16,12 +16,18 @@ pub struct Identity {
 }
 
 /// Identifies tenant and route.
-pub fn identify(cfg: &Config, authority: &Authority, path: &str, method: &str) -> Result<Identity, Reject> {
+pub fn identify(
+    cfg: &Config,
+    authority: &Authority,
+    path: &str,
+    method: &str,
+) -> Result<Identity, Reject> {
     let tenant = match cfg.tenants.by_host(&authority.host, authority.is_ip) {
         TenantMatch::Unknown(t) => return Err(Reject::UnknownTenant(t.to_owned())),
         TenantMatch::Known(i) => Some(i),
         TenantMatch::None => None,
     };
-    let route = routing::select(&cfg.routes, &authority.host, path, method).ok_or(Reject::NoRoute)?;
+    let route =
+        routing::select(&cfg.routes, &authority.host, path, method).ok_or(Reject::NoRoute)?;
     Ok(Identity { route, tenant })
 }

@@ -13,9 +13,15 @@ use tokio::io::AsyncWriteExt;
 /// Prepares the upstream response for the client; `client_upgrade` is the pending upgrade of
 /// the client connection when the request asked for one.
 /// (The upstream client already removed hop-by-hop fields and those named in `Connection`.)
-pub fn from_upstream(mut resp: Response<UpBody>, client_upgrade: Option<OnUpgrade>) -> Response<RespBody> {
+pub fn from_upstream(
+    mut resp: Response<UpBody>,
+    client_upgrade: Option<OnUpgrade>,
+) -> Response<RespBody> {
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
-        let upstream = resp.extensions_mut().remove::<UpstreamUpgrade>().and_then(|u| u.take());
+        let upstream = resp
+            .extensions_mut()
+            .remove::<UpstreamUpgrade>()
+            .and_then(|u| u.take());
         if let (Some(client), Some((mut up, early))) = (client_upgrade, upstream) {
             tokio::spawn(async move {
                 if let Ok(c) = client.await {

@@ -33,9 +33,13 @@ pub fn canonical<B>(req: &Request<B>) -> Result<Target, Reject> {
     if hosts.next().is_some() {
         return Err(malformed("duplicate Host"));
     }
-    let host = host.map(|h| h.to_str().map_err(|_| malformed("invalid Host"))).transpose()?;
+    let host = host
+        .map(|h| h.to_str().map_err(|_| malformed("invalid Host")))
+        .transpose()?;
     let raw = match (req.uri().authority().map(|a| a.as_str()), host) {
-        (Some(a), Some(h)) if !a.eq_ignore_ascii_case(h) => return Err(malformed("the request authority differs from Host")),
+        (Some(a), Some(h)) if !a.eq_ignore_ascii_case(h) => {
+            return Err(malformed("the request authority differs from Host"))
+        }
         (Some(a), _) => a,
         (None, Some(h)) => h,
         (None, None) => return Err(malformed("missing Host")),
@@ -48,5 +52,9 @@ pub fn canonical<B>(req: &Request<B>) -> Result<Target, Reject> {
         path_and_query.push('?');
         path_and_query.push_str(q);
     }
-    Ok(Target { authority, path_and_query, path_len })
+    Ok(Target {
+        authority,
+        path_and_query,
+        path_len,
+    })
 }

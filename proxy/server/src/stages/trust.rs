@@ -30,11 +30,22 @@ pub fn request_id(headers: &HeaderMap, trusted: bool) -> String {
 /// True when the request asks for a protocol upgrade.
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
     headers.contains_key(UPGRADE)
-        && headers.get_all(CONNECTION).iter().any(|v| v.to_str().is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade"))))
+        && headers.get_all(CONNECTION).iter().any(|v| {
+            v.to_str().is_ok_and(|s| {
+                s.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+            })
+        })
 }
 
 /// Strips then sets. `upgrade` keeps `Upgrade`/`Connection: upgrade` for the upstream.
-pub fn apply(headers: &mut HeaderMap, conn: &ConnInfo, host: &str, request_id: &str, upgrade: bool) {
+pub fn apply(
+    headers: &mut HeaderMap,
+    conn: &ConnInfo,
+    host: &str,
+    request_id: &str,
+    upgrade: bool,
+) {
     let mut doomed: Vec<HeaderName> = Vec::new();
     for v in headers.get_all(CONNECTION) {
         for token in v.to_str().unwrap_or("").split(',') {
@@ -48,7 +59,11 @@ pub fn apply(headers: &mut HeaderMap, conn: &ConnInfo, host: &str, request_id: &
             doomed.push(name.clone());
         }
     }
-    let upgrade_to = if upgrade { headers.get(UPGRADE).cloned() } else { None };
+    let upgrade_to = if upgrade {
+        headers.get(UPGRADE).cloned()
+    } else {
+        None
+    };
     for n in doomed {
         headers.remove(&n);
     }
@@ -56,15 +71,22 @@ pub fn apply(headers: &mut HeaderMap, conn: &ConnInfo, host: &str, request_id: &
         headers.insert(UPGRADE, proto);
         headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
     }
-    let peer = conn.peer.ip().to_string();
     let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prev) if conn.trusted => format!("{prev}, {peer}"),
-        _ => peer,
+        Some(prev) if conn.trusted => {
+            HeaderValue::from_str(&format!("{prev}, {}", conn.peer.ip())).ok()
+        }
+        _ => None,
     };
-    set(headers, &X_FORWARDED_FOR, &xff);
+    headers.insert(
+        X_FORWARDED_FOR.clone(),
+        xff.unwrap_or_else(|| conn.peer_ip.clone()),
+    );
     set(headers, &X_FORWARDED_HOST, host);
     if !(conn.trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
-        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(if conn.tls { "https" } else { "http" }));
+        headers.insert(
+            X_FORWARDED_PROTO.clone(),
+            HeaderValue::from_static(if conn.tls { "https" } else { "http" }),
+        );
     }
     set(headers, &X_REQUEST_ID, request_id);
     let tp = traceparent(headers.get(&TRACEPARENT).and_then(|v| v.to_str().ok()));
@@ -79,15 +101,33 @@ fn set(headers: &mut HeaderMap, name: &HeaderName, value: &str) {
 
 /// W3C trace context: keep a valid incoming trace id (and flags) with a new parent id.
 pub fn traceparent(incoming: Option<&str>) -> String {
-    let span = format!("{:016x}", fastrand::u64(1..));
-    if let Some(tp) = incoming {
-        let parts: Vec<&str> = tp.split('-').collect();
-        let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if parts.len() == 4 && parts[0] == "00" && hex(parts[1], 32) && parts[1] != "0".repeat(32) && hex(parts[2], 16) && hex(parts[3], 2) {
-            return format!("00-{}-{span}-{}", parts[1], parts[3]);
-        }
+    let mut out = String::with_capacity(55);
+    out.push_str("00-");
+    let hex = |s: &str, n: usize| {
+        s.len() == n
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let kept = incoming.and_then(|tp| {
+        let mut p = tp.split('-');
+        let (v, trace, parent, flags) = (p.next()?, p.next()?, p.next()?, p.next()?);
+        let ok = p.next().is_none()
+            && v == "00"
+            && hex(trace, 32)
+            && trace.bytes().any(|b| b != b'0')
+            && hex(parent, 16)
+            && hex(flags, 2);
+        ok.then_some((trace, flags))
+    });
+    match kept {
+        Some((trace, _)) => out.push_str(trace),
+        None => crate::ctx::push_hex(&mut out, fastrand::u128(1..), 32),
     }
-    format!("00-{:032x}-{span}-01", fastrand::u128(1..))
+    out.push('-');
+    crate::ctx::push_hex(&mut out, u128::from(fastrand::u64(1..)), 16);
+    out.push('-');
+    out.push_str(kept.map_or("01", |(_, flags)| flags));
+    out
 }
 
 #[cfg(test)]
@@ -96,10 +136,20 @@ mod tests {
 
     #[test]
     fn traceparent_keeps_a_valid_trace() {
-        let t = traceparent(Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
-        assert!(t.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-") && t.ends_with("-01"), "{t}");
+        let t = traceparent(Some(
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ));
+        assert!(
+            t.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-") && t.ends_with("-01"),
+            "{t}"
+        );
         assert!(!t.contains("00f067aa0ba902b7"));
-        for bad in ["", "garbage", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"] {
+        for bad in [
+            "",
+            "garbage",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ] {
             let t = traceparent(Some(bad));
             assert_eq!(t.len(), 55, "{t}");
             assert!(!t.contains("4bf92f3577b34da6a3ce929d0e0e4736"));

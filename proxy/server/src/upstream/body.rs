@@ -49,8 +49,18 @@ pub struct UpBody {
 }
 
 impl UpBody {
-    pub(super) fn new(conn: Conn, framing: Framing, reuse: bool, home: (Arc<IdleConns>, usize)) -> Self {
-        let mut b = UpBody { conn: Some(conn), framing, reuse, home: Some(home) };
+    pub(super) fn new(
+        conn: Conn,
+        framing: Framing,
+        reuse: bool,
+        home: (Arc<IdleConns>, usize),
+    ) -> Self {
+        let mut b = UpBody {
+            conn: Some(conn),
+            framing,
+            reuse,
+            home: Some(home),
+        };
         if matches!(b.framing, Framing::Len(0) | Framing::Done) {
             b.finish();
         }
@@ -59,7 +69,12 @@ impl UpBody {
 
     /// An empty body (no connection).
     pub fn empty() -> Self {
-        UpBody { conn: None, framing: Framing::Done, reuse: false, home: None }
+        UpBody {
+            conn: None,
+            framing: Framing::Done,
+            reuse: false,
+            home: None,
+        }
     }
 
     fn finish(&mut self) {
@@ -72,7 +87,9 @@ impl UpBody {
     }
 
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let Some(conn) = self.conn.as_mut() else { return Poll::Ready(Ok(0)) };
+        let Some(conn) = self.conn.as_mut() else {
+            return Poll::Ready(Ok(0));
+        };
         loop {
             ready!(conn.io.poll_read_ready(cx))?;
             if conn.buf.capacity() - conn.buf.len() < 4096 {
@@ -88,20 +105,34 @@ impl UpBody {
 
     /// Advances the chunked decoder over buffered bytes; `Some` when it yields or fails.
     fn chunked_step(&mut self) -> Option<Result<Option<Bytes>, io::Error>> {
-        let bad = |m: &str| Some(Err(io::Error::new(io::ErrorKind::InvalidData, format!("upstream chunked body: {m}"))));
+        let bad = |m: &str| {
+            Some(Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("upstream chunked body: {m}"),
+            )))
+        };
         let conn = self.conn.as_mut()?;
-        let Framing::Chunked(state) = &mut self.framing else { return None };
+        let Framing::Chunked(state) = &mut self.framing else {
+            return None;
+        };
         match *state {
             Chunk::Size => {
                 let nl = memchr::memchr(b'\n', &conn.buf)?;
                 let line = &conn.buf[..nl];
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 let hex_part = line.split(|&b| b == b';').next().unwrap_or(b"");
-                let Some(size) = std::str::from_utf8(hex_part).ok().and_then(|s| u64::from_str_radix(s.trim(), 16).ok()) else {
+                let Some(size) = std::str::from_utf8(hex_part)
+                    .ok()
+                    .and_then(|s| u64::from_str_radix(s.trim(), 16).ok())
+                else {
                     return bad("invalid chunk size");
                 };
                 conn.buf.advance(nl + 1);
-                *state = if size == 0 { Chunk::Trailers } else { Chunk::Data(size) };
+                *state = if size == 0 {
+                    Chunk::Trailers
+                } else {
+                    Chunk::Data(size)
+                };
                 Some(Ok(None))
             }
             Chunk::Data(n) => {
@@ -110,7 +141,11 @@ impl UpBody {
                 }
                 let take = usize::try_from(n).unwrap_or(usize::MAX).min(conn.buf.len());
                 let data = conn.buf.split_to(take).freeze();
-                *state = if n == take as u64 { Chunk::DataEnd } else { Chunk::Data(n - take as u64) };
+                *state = if n == take as u64 {
+                    Chunk::DataEnd
+                } else {
+                    Chunk::Data(n - take as u64)
+                };
                 Some(Ok(Some(data)))
             }
             Chunk::DataEnd => {
@@ -141,15 +176,22 @@ impl Body for UpBody {
     type Data = Bytes;
     type Error = io::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         let this = &mut *self;
         loop {
             match &mut this.framing {
                 Framing::Done => return Poll::Ready(None),
                 Framing::Len(n) => {
-                    let Some(conn) = this.conn.as_mut() else { return Poll::Ready(None) };
+                    let Some(conn) = this.conn.as_mut() else {
+                        return Poll::Ready(None);
+                    };
                     if !conn.buf.is_empty() {
-                        let take = usize::try_from(*n).unwrap_or(usize::MAX).min(conn.buf.len());
+                        let take = usize::try_from(*n)
+                            .unwrap_or(usize::MAX)
+                            .min(conn.buf.len());
                         let data = conn.buf.split_to(take).freeze();
                         *n -= take as u64;
                         if *n == 0 {
@@ -159,7 +201,9 @@ impl Body for UpBody {
                     }
                 }
                 Framing::Close => {
-                    let Some(conn) = this.conn.as_mut() else { return Poll::Ready(None) };
+                    let Some(conn) = this.conn.as_mut() else {
+                        return Poll::Ready(None);
+                    };
                     if !conn.buf.is_empty() {
                         let data = conn.buf.split().freeze();
                         return Poll::Ready(Some(Ok(Frame::data(data))));
@@ -181,7 +225,10 @@ impl Body for UpBody {
                 }
                 this.conn = None;
                 this.framing = Framing::Done;
-                return Poll::Ready(Some(Err(io::Error::new(io::ErrorKind::UnexpectedEof, "upstream closed mid-body"))));
+                return Poll::Ready(Some(Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "upstream closed mid-body",
+                ))));
             }
         }
     }

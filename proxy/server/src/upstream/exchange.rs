@@ -31,7 +31,13 @@ pub enum Failure {
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 
 /// Sends `req` (origin-form URI, headers final) to `authority`.
-pub async fn send<B>(authority: &str, connect_timeout: Duration, idle: &Arc<IdleConns>, worker: usize, req: Request<B>) -> Result<Response<UpBody>, Failure>
+pub async fn send<B>(
+    authority: &str,
+    connect_timeout: Duration,
+    idle: &Arc<IdleConns>,
+    worker: usize,
+    req: Request<B>,
+) -> Result<Response<UpBody>, Failure>
 where
     B: Body<Data = Bytes> + Unpin,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -43,7 +49,12 @@ where
     loop {
         let (mut conn, reused) = match idle.take(worker) {
             Some(c) => (c, true),
-            None => (connect(authority, connect_timeout).await.map_err(Failure::Connect)?, false),
+            None => (
+                connect(authority, connect_timeout)
+                    .await
+                    .map_err(Failure::Connect)?,
+                false,
+            ),
         };
         if let Err(e) = conn.io.write_all(&head).await {
             if reused && fresh_tries == 0 {
@@ -56,11 +67,20 @@ where
         match read_head(&mut conn, &parts.method).await {
             Ok(resp) => return Ok(finish(resp, conn, idle.clone(), worker)),
             // A kept-alive connection the upstream had already closed: nothing was processed.
-            Err(ReadErr::ClosedEarly) if reused && fresh_tries == 0 && body.is_end_stream() && parts.method.is_idempotent() => {
+            Err(ReadErr::ClosedEarly)
+                if reused
+                    && fresh_tries == 0
+                    && body.is_end_stream()
+                    && parts.method.is_idempotent() =>
+            {
                 fresh_tries += 1;
                 continue;
             }
-            Err(ReadErr::ClosedEarly) => return Err(Failure::Upstream("connection closed before a response".into())),
+            Err(ReadErr::ClosedEarly) => {
+                return Err(Failure::Upstream(
+                    "connection closed before a response".into(),
+                ))
+            }
             Err(ReadErr::Other(m)) => return Err(Failure::Upstream(m)),
         }
     }
@@ -70,7 +90,13 @@ fn encode_head(parts: &http::request::Parts, empty: bool, chunked: bool) -> Vec<
     let mut h = Vec::with_capacity(512);
     h.extend_from_slice(parts.method.as_str().as_bytes());
     h.push(b' ');
-    h.extend_from_slice(parts.uri.path_and_query().map_or("/", |p| p.as_str()).as_bytes());
+    h.extend_from_slice(
+        parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .as_bytes(),
+    );
     h.extend_from_slice(b" HTTP/1.1\r\n");
     for (name, value) in &parts.headers {
         h.extend_from_slice(name.as_str().as_bytes());
@@ -80,7 +106,10 @@ fn encode_head(parts: &http::request::Parts, empty: bool, chunked: bool) -> Vec<
     }
     if chunked {
         h.extend_from_slice(b"transfer-encoding: chunked\r\n");
-    } else if empty && !parts.headers.contains_key(CONTENT_LENGTH) && matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
+    } else if empty
+        && !parts.headers.contains_key(CONTENT_LENGTH)
+        && matches!(parts.method, Method::POST | Method::PUT | Method::PATCH)
+    {
         h.extend_from_slice(b"content-length: 0\r\n");
     }
     h.extend_from_slice(b"\r\n");
@@ -99,14 +128,22 @@ where
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
             let e: Box<dyn std::error::Error + Send + Sync> = e.into();
-            Failure::ClientBody { limit: e.is::<http_body_util::LengthLimitError>(), message: e.to_string() }
+            Failure::ClientBody {
+                limit: e.is::<http_body_util::LengthLimitError>(),
+                message: e.to_string(),
+            }
         })?;
-        let Ok(mut data) = frame.into_data() else { continue };
+        let Ok(mut data) = frame.into_data() else {
+            continue;
+        };
         if data.is_empty() {
             continue;
         }
         if chunked {
-            conn.io.write_all(format!("{:x}\r\n", data.len()).as_bytes()).await.map_err(up)?;
+            conn.io
+                .write_all(format!("{:x}\r\n", data.len()).as_bytes())
+                .await
+                .map_err(up)?;
         }
         while data.has_remaining() {
             let n = conn.io.write(&data).await.map_err(up)?;
@@ -147,9 +184,17 @@ async fn read_head(conn: &mut Conn, method: &Method) -> Result<Head, ReadErr> {
             return Err(ReadErr::Other("response head too large".into()));
         }
         conn.buf.reserve(8 * 1024);
-        let n = conn.io.read_buf(&mut conn.buf).await.map_err(|e| ReadErr::Other(format!("read: {e}")))?;
+        let n = conn
+            .io
+            .read_buf(&mut conn.buf)
+            .await
+            .map_err(|e| ReadErr::Other(format!("read: {e}")))?;
         if n == 0 {
-            return Err(if got_any { ReadErr::Other("connection closed mid-head".into()) } else { ReadErr::ClosedEarly });
+            return Err(if got_any {
+                ReadErr::Other("connection closed mid-head".into())
+            } else {
+                ReadErr::ClosedEarly
+            });
         }
         got_any = true;
     }
@@ -163,12 +208,15 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, ReadErr>
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(ReadErr::Other(format!("invalid response head: {e}"))),
     };
-    let status = StatusCode::from_u16(r.code.unwrap_or(0)).map_err(|_| ReadErr::Other("invalid status".into()))?;
+    let status = StatusCode::from_u16(r.code.unwrap_or(0))
+        .map_err(|_| ReadErr::Other("invalid status".into()))?;
     let http10 = r.version == Some(0);
     let (mut keep_alive, mut listed, mut chunked, mut length) = (!http10, Vec::new(), false, None);
     let mut headers = http::HeaderMap::with_capacity(r.headers.len());
     for h in r.headers.iter() {
-        let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else { continue };
+        let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else {
+            continue;
+        };
         if name == CONNECTION {
             for t in h.value.split(|&b| b == b',') {
                 let t = t.trim_ascii();
@@ -183,10 +231,14 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, ReadErr>
         } else if name == http::header::TRANSFER_ENCODING {
             chunked = h.value.trim_ascii().eq_ignore_ascii_case(b"chunked") || chunked;
         } else if name == CONTENT_LENGTH {
-            length = std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse::<u64>().ok());
+            length = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok());
         }
         let switching = status == StatusCode::SWITCHING_PROTOCOLS;
-        if HOP_BY_HOP.contains(&name.as_str()) && !(switching && (name == CONNECTION || name == http::header::UPGRADE)) {
+        if HOP_BY_HOP.contains(&name.as_str())
+            && !(switching && (name == CONNECTION || name == http::header::UPGRADE))
+        {
             continue;
         }
         if let Ok(v) = HeaderValue::from_bytes(h.value) {
@@ -199,7 +251,10 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, ReadErr>
         }
     }
     conn.buf.advance(len);
-    let no_body = *method == Method::HEAD || status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
+    let no_body = *method == Method::HEAD
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
     let framing = match (no_body, chunked, length) {
         (true, _, _) => Framing::Done,
         (false, true, _) => Framing::Chunked(Chunk::Size),
@@ -209,7 +264,12 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, ReadErr>
             Framing::Close
         }
     };
-    Ok(Some(Head { status, headers, framing, keep_alive }))
+    Ok(Some(Head {
+        status,
+        headers,
+        framing,
+        keep_alive,
+    }))
 }
 
 fn finish(head: Head, conn: Conn, idle: Arc<IdleConns>, worker: usize) -> Response<UpBody> {

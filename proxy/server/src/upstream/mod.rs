@@ -36,7 +36,11 @@ pub struct IdleConns {
 impl IdleConns {
     /// Empty lists for `workers` threads.
     pub fn new(workers: usize) -> Self {
-        IdleConns { lists: (0..workers.max(1)).map(|_| Mutex::new(Vec::new())).collect() }
+        IdleConns {
+            lists: (0..workers.max(1))
+                .map(|_| Mutex::new(Vec::new()))
+                .collect(),
+        }
     }
 
     fn take(&self, worker: usize) -> Option<Conn> {
@@ -66,5 +70,8 @@ async fn connect(authority: &str, timeout: Duration) -> std::io::Result<Conn> {
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timeout"))??;
     io.set_nodelay(true)?;
-    Ok(Conn { io, buf: BytesMut::with_capacity(16 * 1024) })
+    Ok(Conn {
+        io,
+        buf: BytesMut::with_capacity(16 * 1024),
+    })
 }
