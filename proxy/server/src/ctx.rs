@@ -25,8 +25,8 @@ pub struct ConnInfo {
 /// Per-request facts.
 #[derive(Debug)]
 pub struct RequestCtx {
-    /// `X-Request-Id`.
-    pub request_id: String,
+    /// `X-Request-Id` (sent upstream and back to the client).
+    pub request_id: http::HeaderValue,
     /// When the request head was handed to the pipeline.
     pub started: Instant,
     /// Method.
@@ -37,8 +37,6 @@ pub struct RequestCtx {
     pub path: String,
     /// Route index in the snapshot.
     pub route: Option<usize>,
-    /// Tenant name.
-    pub tenant: Option<String>,
     /// Tenant index in the snapshot.
     pub tenant_idx: Option<usize>,
     /// Pool index in the snapshot.
@@ -57,7 +55,7 @@ pub struct RequestCtx {
 
 impl RequestCtx {
     /// A fresh context.
-    pub fn new(method: http::Method, request_id: String) -> Self {
+    pub fn new(method: http::Method, request_id: http::HeaderValue) -> Self {
         RequestCtx {
             request_id,
             started: Instant::now(),
@@ -65,7 +63,6 @@ impl RequestCtx {
             host: String::new(),
             path: String::new(),
             route: None,
-            tenant: None,
             tenant_idx: None,
             pool: None,
             endpoint: None,
@@ -74,6 +71,13 @@ impl RequestCtx {
             rejected: false,
             attempts: 0,
         }
+    }
+}
+
+impl RequestCtx {
+    /// The request id as text.
+    pub fn id(&self) -> &str {
+        self.request_id.to_str().unwrap_or("")
     }
 }
 

@@ -11,7 +11,7 @@ use crate::live::{Shared, Snapshot};
 use crate::metrics::{code_class, RequestLabels};
 use crate::rescue::{self, Reject};
 use crate::stages::{identify, respond, target, trust};
-use http::{header, HeaderValue, Request, Response};
+use http::{header, Request, Response};
 use http_body_util::{Either, Limited};
 use hyper::body::Incoming;
 use std::convert::Infallible;
@@ -54,16 +54,18 @@ async fn run(
     let cfg = &snap.config;
     // 1. Parse — one canonical host and path for routing, logs and forwarding alike
     //    (HTTP/1 framing and limits were enforced by the strict gate before hyper).
-    let target = target::canonical(&req)?;
-    ctx.host.clone_from(&target.authority.host);
-    ctx.path = target.path().to_owned();
+    let target = target::canonical(&req, conn.tls)?;
+    if w.shared.access_log.enabled() {
+        ctx.host.clone_from(&target.authority.host);
+        ctx.path = target.path().to_owned();
+    }
 
     // 2. Trust — strip what this peer may not claim, then set our own forwarded headers.
     let upgrade = trust::is_upgrade(req.headers());
     trust::apply(
         req.headers_mut(),
         conn,
-        &target.authority.to_forwarded(conn.tls),
+        &target.forwarded_host,
         &ctx.request_id,
         upgrade,
     );
@@ -72,7 +74,6 @@ async fn run(
     let id = identify::identify(cfg, &target.authority, target.path(), req.method().as_str())?;
     ctx.route = Some(id.route);
     ctx.tenant_idx = id.tenant;
-    ctx.tenant = id.tenant.map(|i| cfg.tenants.names[i].clone());
 
     // 4–8. Odoo guard, freeze gate, webhook governance, tenant admission, policies: later issues.
 
@@ -93,15 +94,14 @@ async fn run(
     ctx.pool = Some(route.stable.0);
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
-    parts.uri = target
-        .path_and_query
-        .parse()
-        .map_err(|_| Reject::Path(switchyard_core::path::PathError::NotAbsolute))?;
+    if let Some(uri) = target.forward_uri() {
+        parts.uri = uri.map_err(|_| Reject::Path(switchyard_core::path::PathError::NotAbsolute))?;
+    }
     // Upstreams speak HTTP/1.1 and see the one canonical host (h2 requests carry none).
     parts.version = http::Version::HTTP_11;
-    if let Ok(h) = HeaderValue::from_str(&target.authority.to_forwarded(conn.tls)) {
-        parts.headers.insert(header::HOST, h);
-    }
+    parts
+        .headers
+        .insert(header::HOST, target.forwarded_host.clone());
     let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
     let upstream_req = Request::from_parts(parts, Either::Left(Limited::new(body, limit)));
     let fwd = forward::send(pool, w.index, upstream_req)
@@ -136,13 +136,12 @@ async fn run(
 fn finish(snap: &Snapshot, shared: &Shared, ctx: &RequestCtx, resp: &mut Response<RespBody>) {
     let cfg = &snap.config;
     if cfg.observability.request_id_header {
-        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-            resp.headers_mut().insert(trust::X_REQUEST_ID.clone(), v);
-        }
+        resp.headers_mut()
+            .insert(trust::X_REQUEST_ID.clone(), ctx.request_id.clone());
     }
     let status = resp.status().as_u16();
     let route = ctx.route.map_or("", |i| cfg.routes[i].name.as_str());
-    let tenant = ctx.tenant.as_deref().unwrap_or("");
+    let tenant = ctx.tenant_idx.map_or("", |i| cfg.tenants.names[i].as_str());
     let elapsed = ctx.started.elapsed();
     let labels = RequestLabels {
         version: snap.version,
@@ -155,7 +154,7 @@ fn finish(snap: &Snapshot, shared: &Shared, ctx: &RequestCtx, resp: &mut Respons
     if shared.access_log.enabled() {
         let line = serde_json::json!({
             "ts": crate::live::now_rfc3339(),
-            "request_id": ctx.request_id,
+            "request_id": ctx.id(),
             "method": ctx.method.as_str(),
             "host": ctx.host,
             "path": ctx.path,

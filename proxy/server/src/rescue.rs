@@ -125,7 +125,7 @@ pub fn respond(reject: Reject, ctx: &mut RequestCtx) -> Response<RespBody> {
     ctx.status = problem.status;
     ctx.reason = reject.reason();
     ctx.rejected = true;
-    let mut resp = Response::new(full(Bytes::from(problem.to_json(&ctx.request_id))));
+    let mut resp = Response::new(full(Bytes::from(problem.to_json(ctx.id()))));
     *resp.status_mut() = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));

@@ -12,21 +12,41 @@ use switchyard_core::path::canonicalize;
 pub struct Target {
     /// Canonical authority.
     pub authority: Authority,
-    /// Canonical path followed by the untouched query (`/a/b?x=1`).
-    pub path_and_query: String,
-    /// Length of the path part of `path_and_query`.
-    pub path_len: usize,
+    /// `Host` as forwarded upstream (canonical, default port dropped).
+    pub forwarded_host: http::HeaderValue,
+    /// The request URI as received (a cheap clone).
+    uri: http::Uri,
+    /// Canonical path and the untouched query, when canonicalisation changed the path.
+    rewritten: Option<(String, usize)>,
 }
 
 impl Target {
     /// The canonical path.
     pub fn path(&self) -> &str {
-        &self.path_and_query[..self.path_len]
+        match &self.rewritten {
+            Some((pq, len)) => &pq[..*len],
+            None => self.uri.path(),
+        }
+    }
+
+    /// The URI to forward, when it differs from the one received (path rewritten, or a
+    /// scheme and authority to drop).
+    pub fn forward_uri(&self) -> Option<Result<http::Uri, http::uri::InvalidUri>> {
+        match &self.rewritten {
+            Some((pq, _)) => Some(pq.parse()),
+            None if self.uri.scheme().is_some() => Some(
+                self.uri
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str())
+                    .parse(),
+            ),
+            None => None,
+        }
     }
 }
 
 /// Computes the canonical target of a request.
-pub fn canonical<B>(req: &Request<B>) -> Result<Target, Reject> {
+pub fn canonical<B>(req: &Request<B>, tls: bool) -> Result<Target, Reject> {
     let malformed = |m| Reject::Head(HeadError::Malformed(m));
     let mut hosts = req.headers().get_all(header::HOST).iter();
     let host = hosts.next();
@@ -45,16 +65,28 @@ pub fn canonical<B>(req: &Request<B>) -> Result<Target, Reject> {
         (None, None) => return Err(malformed("missing Host")),
     };
     let authority = parse_authority(raw).map_err(|_| malformed("invalid Host"))?;
-    let path = canonicalize(req.uri().path()).map_err(Reject::Path)?;
-    let mut path_and_query = path.into_owned();
-    let path_len = path_and_query.len();
-    if let Some(q) = req.uri().query() {
-        path_and_query.push('?');
-        path_and_query.push_str(q);
+    let rewritten = match canonicalize(req.uri().path()).map_err(Reject::Path)? {
+        std::borrow::Cow::Borrowed(_) => None,
+        std::borrow::Cow::Owned(mut pq) => {
+            let len = pq.len();
+            if let Some(q) = req.uri().query() {
+                pq.push('?');
+                pq.push_str(q);
+            }
+            Some((pq, len))
+        }
+    };
+    let forwarded_host = match authority.port {
+        Some(p) if !(p == 80 && !tls || p == 443 && tls) => {
+            http::HeaderValue::try_from(format!("{}:{p}", authority.host))
+        }
+        _ => http::HeaderValue::from_str(&authority.host),
     }
+    .map_err(|_| malformed("invalid Host"))?;
     Ok(Target {
         authority,
-        path_and_query,
-        path_len,
+        forwarded_host,
+        uri: req.uri().clone(),
+        rewritten,
     })
 }

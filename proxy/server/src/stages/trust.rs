@@ -16,15 +16,17 @@ pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// The request id to use: a trusted proxy's, if well-formed, else a new one.
-pub fn request_id(headers: &HeaderMap, trusted: bool) -> String {
+pub fn request_id(headers: &HeaderMap, trusted: bool) -> HeaderValue {
     if trusted {
-        if let Some(v) = headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
-            if !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()) {
-                return v.to_owned();
+        if let Some(v) = headers.get(&X_REQUEST_ID) {
+            let b = v.as_bytes();
+            if !b.is_empty() && b.len() <= 128 && b.iter().all(u8::is_ascii_graphic) {
+                return v.clone();
             }
         }
     }
-    crate::ctx::new_request_id()
+    HeaderValue::try_from(crate::ctx::new_request_id())
+        .unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
 /// True when the request asks for a protocol upgrade.
@@ -42,8 +44,8 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
 pub fn apply(
     headers: &mut HeaderMap,
     conn: &ConnInfo,
-    host: &str,
-    request_id: &str,
+    host: &HeaderValue,
+    request_id: &HeaderValue,
     upgrade: bool,
 ) {
     let mut doomed: Vec<HeaderName> = Vec::new();
@@ -81,21 +83,17 @@ pub fn apply(
         X_FORWARDED_FOR.clone(),
         xff.unwrap_or_else(|| conn.peer_ip.clone()),
     );
-    set(headers, &X_FORWARDED_HOST, host);
+    headers.insert(X_FORWARDED_HOST.clone(), host.clone());
     if !(conn.trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
         headers.insert(
             X_FORWARDED_PROTO.clone(),
             HeaderValue::from_static(if conn.tls { "https" } else { "http" }),
         );
     }
-    set(headers, &X_REQUEST_ID, request_id);
+    headers.insert(X_REQUEST_ID.clone(), request_id.clone());
     let tp = traceparent(headers.get(&TRACEPARENT).and_then(|v| v.to_str().ok()));
-    set(headers, &TRACEPARENT, &tp);
-}
-
-fn set(headers: &mut HeaderMap, name: &HeaderName, value: &str) {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        headers.insert(name.clone(), v);
+    if let Ok(v) = HeaderValue::try_from(tp) {
+        headers.insert(TRACEPARENT.clone(), v);
     }
 }
 
