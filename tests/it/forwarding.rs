@@ -290,3 +290,48 @@ fn h2c_prior_knowledge_is_served() {
     assert_eq!(up.requests()[0].request_line(), "GET /web/h2 HTTP/1.1");
     assert_eq!(up.requests()[0].header("host"), ["acme.erp.test"]);
 }
+
+#[test]
+fn an_upgrade_that_was_refused_keeps_the_connection_strict() {
+    common::env();
+    let up = RecordingUpstream::start();
+    let p = TestProxy::start(&common::config(&up, ""));
+    let bytes = b"GET /ws HTTP/1.1\r\nHost: acme.erp.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nPOST /x HTTP/1.1\r\nHost: acme.erp.test\r\nTransfer_Encoding: chunked\r\n\r\n0\r\n\r\n";
+    let out = String::from_utf8_lossy(&client::raw_all(p.addr, bytes)).into_owned();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(
+        out.contains("HTTP/1.1 400") && out.contains("mimics a framing field"),
+        "{out}"
+    );
+    let lines: Vec<String> = up.requests().iter().map(|r| r.request_line()).collect();
+    assert_eq!(lines, ["GET /ws HTTP/1.1"]);
+}
+
+#[test]
+fn ambiguous_upstream_framing_is_a_502_not_a_desync() {
+    common::env();
+    let up = RecordingUpstream::with(Behavior::Raw(
+        "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 20\r\n\r\nok".into(),
+    ));
+    let p = TestProxy::start(&common::config(&up, ""));
+    let r = client::get(p.addr, "acme.erp.test", "/", &[]);
+    assert_eq!(r.status, 502, "{}", r.text());
+    // Chunked wins over Content-Length, and the client gets consistent framing.
+    let up2 = RecordingUpstream::with(Behavior::Raw("HTTP/1.1 200 OK\r\ncontent-length: 99\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n".into()));
+    let p2 = TestProxy::start(&common::config(&up2, ""));
+    let r = client::get(p2.addr, "acme.erp.test", "/", &[]);
+    assert_eq!((r.status, r.text().as_str()), (200, "ok"));
+    assert_ne!(r.header("content-length"), Some("99"));
+}
+
+#[test]
+fn a_stale_pooled_connection_is_replaced_transparently() {
+    common::env();
+    let up = RecordingUpstream::with(Behavior::RespondThenClose);
+    let p = TestProxy::start(&common::config(&up, ""));
+    for i in 0..5 {
+        let r = client::get(p.addr, "acme.erp.test", "/", &[]);
+        assert_eq!(r.status, 200, "request {i}: {}", r.text());
+    }
+    assert_eq!(up.requests().len(), 5);
+}

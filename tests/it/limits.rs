@@ -73,3 +73,42 @@ fn max_connections_holds_extra_connections_until_one_closes() {
         .expect("timeout");
     assert_eq!(client::read_response(&mut third, false).status, 200);
 }
+
+#[test]
+fn a_head_dripped_byte_by_byte_still_times_out() {
+    common::env();
+    let up = RecordingUpstream::start();
+    let p = TestProxy::start(&common::config(
+        &up,
+        "  limits: { header_timeout: 300ms, idle_timeout: 5s }",
+    ));
+    let mut s = client::connect(p.addr);
+    s.set_nonblocking(true).expect("nonblocking");
+    let t = Instant::now();
+    let head = b"GET / HTTP/1.1\r\nHost: acme.erp.test\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let mut answer = Vec::new();
+    for b in head.iter() {
+        let _ = s.write_all(std::slice::from_ref(b));
+        std::thread::sleep(Duration::from_millis(50));
+        let mut buf = [0u8; 1024];
+        if let Ok(n) = s.read(&mut buf) {
+            answer.extend_from_slice(&buf[..n]);
+            break;
+        }
+        if t.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    assert!(
+        text.starts_with("HTTP/1.1 408"),
+        "no 408 after {:?}: {text:?}",
+        t.elapsed()
+    );
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(up.requests().is_empty());
+}

@@ -41,8 +41,16 @@ fn client_config(
 }
 
 fn https_get(addr: std::net::SocketAddr, cfg: Arc<rustls::ClientConfig>) -> std::io::Result<u16> {
-    let conn = rustls::ClientConnection::new(cfg, ServerName::try_from("localhost").expect("name"))
-        .map_err(std::io::Error::other)?;
+    https_get_sni(addr, cfg, "acme.erp.test")
+}
+
+fn https_get_sni(
+    addr: std::net::SocketAddr,
+    cfg: Arc<rustls::ClientConfig>,
+    sni: &str,
+) -> std::io::Result<u16> {
+    let name = ServerName::try_from(sni.to_owned()).expect("name");
+    let conn = rustls::ClientConnection::new(cfg, name).map_err(std::io::Error::other)?;
     let mut tls = rustls::StreamOwned::new(conn, switchyard_test_support::client::connect(addr));
     tls.write_all(b"GET /secure HTTP/1.1\r\nHost: acme.erp.test\r\nConnection: close\r\n\r\n")?;
     Ok(read_response(&mut tls, false).status)
@@ -67,6 +75,13 @@ fn tls_listener_with_required_client_certificates() {
     let r = &up.requests()[0];
     assert_eq!(r.header("x-forwarded-proto"), ["https"]);
     assert_eq!(r.request_line(), "GET /secure HTTP/1.1");
+    // The server name asked for in the handshake must be the host then named (else 421).
+    let other = client_config(&m.ca, Some((&m.client_cert, &m.client_key)));
+    assert_eq!(
+        https_get_sni(addr, other, "globex.erp.test").expect("https"),
+        421
+    );
+    assert_eq!(up.requests().len(), 1);
     let without = client_config(&m.ca, None);
     assert!(
         https_get(addr, without).map(|s| s == 0).unwrap_or(true),

@@ -120,6 +120,12 @@ pub fn validate(head: &[u8], limits: &HeadLimits) -> Result<Head, HeadError> {
         }
         field(line, &mut st)?;
     }
+    if st.tes > 0 && line.ends_with(b"HTTP/1.0") {
+        // RFC 9112 §6.1: chunked framing from an HTTP/1.0 sender is faulty framing.
+        return Err(HeadError::Malformed(
+            "Transfer-Encoding in an HTTP/1.0 request",
+        ));
+    }
     st.finish(method, target)
 }
 

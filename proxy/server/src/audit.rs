@@ -124,10 +124,20 @@ impl AuditLog {
         let body = serde_json::to_string(&body).map_err(|e| e.to_string())?;
         let hash = crate::live::sha256_hex(body.as_bytes());
         let line = format!("{{\"hash\":\"{hash}\",{}\n", &body[1..]);
-        t.file
+        let before = t
+            .file
+            .metadata()
+            .map(|m| m.len())
+            .map_err(|e| format!("audit log: {e}"))?;
+        if let Err(e) = t
+            .file
             .write_all(line.as_bytes())
             .and_then(|_| t.file.sync_data())
-            .map_err(|e| format!("audit write failed: {e}"))?;
+        {
+            // Leave no half-written or unsynced line behind: the chain must stay verifiable.
+            let _ = t.file.set_len(before);
+            return Err(format!("audit write failed: {e}"));
+        }
         t.seq = seq;
         t.hash = hash.clone();
         Ok(hash)

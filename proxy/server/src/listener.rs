@@ -18,7 +18,7 @@ use std::time::Duration;
 use switchyard_core::http1::HeadLimits;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
@@ -135,14 +135,16 @@ async fn run_worker(
             _ = shutdown.changed() => break,
             Some(_) = conns.join_next(), if !conns.is_empty() => continue,
         };
-        let Ok((stream, peer, acceptor)) = accepted else {
-            continue;
+        let (stream, peer, acceptor) = match accepted {
+            Ok(a) => a,
+            Err(_) => {
+                // Out of descriptors or similar: back off instead of spinning on accept.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let (w, sd) = (worker.clone(), shutdown.clone());
-        conns.spawn(async move {
-            let _permit = permit;
-            serve(w, stream, peer, acceptor, sd).await;
-        });
+        conns.spawn(serve(w, stream, peer, acceptor, sd, permit));
     }
     let grace = worker.shared.live.load().config.server.shutdown_grace;
     let _ = tokio::time::timeout(grace, async { while conns.join_next().await.is_some() {} }).await;
@@ -177,7 +179,11 @@ async fn serve(
     peer: SocketAddr,
     acceptor: Option<TlsAcceptor>,
     shutdown: watch::Receiver<bool>,
+    permit: OwnedSemaphorePermit,
 ) {
+    // The connection's permit lives in its ConnInfo: a WebSocket tunnel keeps it after the
+    // HTTP connection hands its socket over.
+    let permit = std::sync::Mutex::new(Some(permit));
     let _ = stream.set_nodelay(true);
     let shared = w.shared.clone();
     let trusted = shared.live.load().config.server.is_trusted(peer.ip());
@@ -194,6 +200,8 @@ async fn serve(
             peer_ip: peer_ip(&peer),
             client_cert: None,
             sni: None,
+            unswitched: std::sync::Mutex::new(None),
+            permit,
         });
         let mut io = StrictIo::new(stream, lim, on_reject);
         let h2 = matches!(io.detect_h2().await, Ok(true));
@@ -218,6 +226,8 @@ async fn serve(
         peer_ip: peer_ip(&peer),
         client_cert,
         sni,
+        unswitched: std::sync::Mutex::new(None),
+        permit,
     });
     let io = if h2 {
         StrictIo::passthrough(tls, lim, on_reject)
@@ -250,7 +260,11 @@ async fn drive<I>(
     };
     let io = TokioIo::new(io);
     if h2 {
+        // Pings find dead peers; an h2 connection is otherwise kept while the peer answers.
         let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+            .timer(hyper_util::rt::TokioTimer::new())
+            .keep_alive_interval(Some(Duration::from_secs(30)))
+            .keep_alive_timeout(Duration::from_secs(20))
             .serve_connection(io, svc);
         tokio::pin!(conn);
         tokio::select! {
@@ -269,8 +283,31 @@ async fn drive<I>(
             _ = conn.as_mut() => {}
             _ = shutdown.changed() => { conn.as_mut().graceful_shutdown(); let _ = conn.await; }
         }
+        close_unswitched::<I>(&info).await;
     }
     gauge.dec();
+}
+
+/// A connection that carried an upgrade request which was not switched ends with hyper handing
+/// its socket to the prepared upgrade rather than shutting it down: take it back and shut it
+/// down here, which also writes the strict gate's pending refusal, if any.
+async fn close_unswitched<I>(info: &ConnInfo)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let pending = info.unswitched.lock().ok().and_then(|mut p| p.take());
+    let Some(on) = pending else { return };
+    let Ok(Ok(upgraded)) = tokio::time::timeout(Duration::from_millis(100), on).await else {
+        return;
+    };
+    if let Ok(parts) = upgraded.downcast::<TokioIo<StrictIo<I>>>() {
+        let mut io = parts.io.into_inner();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            tokio::io::AsyncWriteExt::shutdown(&mut io),
+        )
+        .await;
+    }
 }
 
 /// Polls `addr` until it accepts a TCP connection or the deadline passes.

@@ -36,10 +36,17 @@ pub async fn handle(
         req.method().clone(),
         trust::request_id(req.headers(), conn.trusted),
     );
-    let mut resp = match run(&snap, &w, &conn, &mut ctx, req).await {
+    // hyper prepares an upgrade for any request naming one; whatever happens to the request,
+    // that handle must not be lost (see `respond::from_upstream`).
+    let mut req = req;
+    let mut on_upgrade = req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>();
+    let mut resp = match run(&snap, &w, &conn, &mut ctx, req, &mut on_upgrade).await {
         Ok(resp) => resp,
         Err(reject) => rescue::respond(reject, &mut ctx),
     };
+    if let (Some(on), Ok(mut slot)) = (on_upgrade, conn.unswitched.lock()) {
+        *slot = Some(on);
+    }
     finish(&snap, &w.shared, &ctx, &mut resp);
     Ok(resp)
 }
@@ -50,6 +57,7 @@ async fn run(
     conn: &ConnInfo,
     ctx: &mut RequestCtx,
     mut req: Request<Incoming>,
+    on_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
 ) -> Result<Response<RespBody>, Reject> {
     let cfg = &snap.config;
     // 1. Parse — one canonical host and path for routing, logs and forwarding alike
@@ -71,7 +79,13 @@ async fn run(
     );
 
     // 3. Identify — tenant (unknown → 404, never a default) and route (first match wins).
-    let id = identify::identify(cfg, &target.authority, target.path(), req.method().as_str())?;
+    let id = identify::identify(
+        cfg,
+        &target.authority,
+        target.path(),
+        req.method().as_str(),
+        conn.sni.as_deref(),
+    )?;
     ctx.route = Some(id.route);
     ctx.tenant_idx = id.tenant;
 
@@ -92,7 +106,7 @@ async fn run(
     let route = &cfg.routes[id.route];
     let pool = &snap.pools[route.stable.0];
     ctx.pool = Some(route.stable.0);
-    let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
+    let client_upgrade = on_upgrade.take();
     let (mut parts, body) = req.into_parts();
     if let Some(uri) = target.forward_uri() {
         parts.uri = uri.map_err(|_| Reject::Path(switchyard_core::path::PathError::NotAbsolute))?;
@@ -129,7 +143,7 @@ async fn run(
     let fwd = fwd?;
     ctx.endpoint = Some(pool.endpoints[fwd.endpoint].url.clone());
     ctx.attempts = fwd.attempts;
-    Ok(respond::from_upstream(fwd.response, client_upgrade))
+    Ok(respond::from_upstream(conn, fwd.response, client_upgrade))
 }
 
 /// 10. Observe — response headers, metrics and the access log line.

@@ -22,6 +22,14 @@ pub enum Reject {
     /// No route takes the request.
     #[error("no route for this host and path")]
     NoRoute,
+    /// The TLS server name and the Host name different hosts.
+    #[error("TLS server name {sni:?} does not match Host {host:?}")]
+    Misdirected {
+        /// SNI.
+        sni: String,
+        /// Canonical Host.
+        host: String,
+    },
     /// The host names a tenant that is not configured.
     #[error("unknown tenant {0:?}")]
     UnknownTenant(String),
@@ -67,6 +75,9 @@ impl Reject {
             },
             Reject::Path(_) => Problem::new(400, "invalid-path", "Invalid request path", detail),
             Reject::NoRoute => Problem::new(404, "no-route", "No route", detail),
+            Reject::Misdirected { .. } => {
+                Problem::new(421, "misdirected-request", "Misdirected request", detail)
+            }
             Reject::UnknownTenant(t) => {
                 Problem::new(404, "unknown-tenant", "Unknown tenant", detail)
                     .with("tenant", t.as_str())
@@ -107,6 +118,7 @@ impl Reject {
             Reject::Head(HeadError::Malformed(_)) => "reject:malformed",
             Reject::Path(_) => "reject:invalid-path",
             Reject::NoRoute => "reject:no-route",
+            Reject::Misdirected { .. } => "reject:misdirected",
             Reject::UnknownTenant(_) => "reject:unknown-tenant",
             Reject::BodyTooLarge(_) => "reject:body-too-large",
             Reject::NoHealthyEndpoint(_) => "upstream:no-healthy-endpoint",

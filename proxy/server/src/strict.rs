@@ -35,6 +35,9 @@ enum State {
     Head,
     Length(u64, bool),
     Chunked(ChunkedScanner, bool),
+    /// An upgrade request was handed over: hold further bytes until the response shows
+    /// whether the protocol switched (101: pass through) or not (keep checking heads).
+    AwaitUpgrade,
     Passthrough,
 }
 
@@ -54,6 +57,13 @@ pub struct StrictIo<S> {
     /// set once and pushed back only when it fires after activity (no clock read per request).
     activity: u64,
     armed_at: u64,
+    /// The head count seen incomplete when the timer last fired: a head still incomplete at
+    /// the next firing has had at least a whole `header_timeout` (408).
+    head_mark: Option<u64>,
+    /// Bytes of the current head already searched for its end, and blank lines skipped.
+    scanned: usize,
+    blank_lines: u8,
+    read_waker: Option<std::task::Waker>,
     served: u64,
     on_reject: OnReject,
 }
@@ -76,6 +86,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> StrictIo<S> {
             timer: None,
             activity: 0,
             armed_at: 0,
+            head_mark: None,
+            scanned: 0,
+            blank_lines: 0,
+            read_waker: None,
             served: 0,
             on_reject,
         }
@@ -144,9 +158,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> StrictIo<S> {
         Poll::Ready(Ok(n))
     }
 
-    /// Polls the head/idle deadline. Ready only when no byte arrived for a whole period: a
-    /// timer that fires after activity is pushed back instead (so a deadline is enforced
-    /// within one to two periods of the last byte).
+    /// Polls the head/idle deadline without reading the clock per request: the timer is set
+    /// once and, when it fires, pushed back if the connection made progress. Ready when an
+    /// idle connection saw no byte for a whole `idle_timeout`, or when the same head is still
+    /// incomplete at two firings (so a head gets between one and two `header_timeout`s,
+    /// however slowly its bytes drip).
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             let partial = self.end > self.start || self.served == 0;
@@ -161,11 +177,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> StrictIo<S> {
                 continue;
             };
             ready!(t.as_mut().poll(cx));
-            if self.armed_at == self.activity {
+            if partial {
+                if self.head_mark == Some(self.served) {
+                    return Poll::Ready(());
+                }
+                self.head_mark = Some(self.served);
+            } else if self.armed_at == self.activity {
                 return Poll::Ready(());
             }
             t.as_mut().reset(Instant::now() + wait);
             self.armed_at = self.activity;
+        }
+    }
+
+    /// Decides an upgrade from the first bytes of its response.
+    fn saw_response(&mut self, first: &[u8]) {
+        if matches!(self.state, State::AwaitUpgrade) && !first.is_empty() {
+            if first.starts_with(b"HTTP/1.1 101") {
+                self.state = State::Passthrough;
+            } else if !first.starts_with(b"HTTP/1.1 100 ") {
+                self.state = State::Head;
+            } else {
+                return;
+            }
+            if let Some(w) = self.read_waker.take() {
+                w.wake();
+            }
         }
     }
 
@@ -190,10 +227,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> StrictIo<S> {
                 let buf = &self.data[at..self.end];
                 let blank = http1::leading_blank_lines(buf);
                 if blank > 0 {
+                    // RFC 9112 §2.2: ignore an empty line before a request line; a stream of
+                    // them is not a request.
+                    self.blank_lines = self.blank_lines.saturating_add((blank / 2) as u8);
+                    if self.blank_lines > 2 {
+                        self.refuse(
+                            Reject::Head(HeadError::Malformed("empty lines instead of a request")),
+                            true,
+                        );
+                        return false;
+                    }
                     self.ready += blank;
                     return true;
                 }
-                let Some(end) = http1::find_head_end(buf) else {
+                let from = self.scanned.saturating_sub(3);
+                let found = http1::find_head_end(&buf[from..]).map(|e| e + from);
+                self.scanned = buf.len();
+                let Some(end) = found else {
                     if buf.len() > self.limits.head.max_head {
                         self.refuse(Reject::Head(HeadError::TooLarge), true);
                     } else if memchr::memchr(b'\n', buf).is_none()
@@ -203,12 +253,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> StrictIo<S> {
                     }
                     return false;
                 };
+                self.scanned = 0;
+                self.blank_lines = 0;
                 match http1::validate(&buf[..end], &self.limits.head) {
                     Ok(head) => {
                         self.ready += end;
                         self.served += 1;
                         self.state = match head.framing {
-                            Framing::None if head.upgrade => State::Passthrough,
+                            Framing::None if head.upgrade => State::AwaitUpgrade,
                             Framing::None => State::Head,
                             Framing::Length(n) => State::Length(n, head.upgrade),
                             Framing::Chunked => {
@@ -229,7 +281,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> StrictIo<S> {
                 self.ready += take as usize;
                 if *n == 0 {
                     self.state = if *upgrade {
-                        State::Passthrough
+                        State::AwaitUpgrade
                     } else {
                         State::Head
                     };
@@ -240,7 +292,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> StrictIo<S> {
                 Ok(Some(k)) => {
                     self.ready += k;
                     self.state = if *upgrade {
-                        State::Passthrough
+                        State::AwaitUpgrade
                     } else {
                         State::Head
                     };
@@ -256,6 +308,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> StrictIo<S> {
                     false
                 }
             },
+            State::AwaitUpgrade => false,
             State::Passthrough => {
                 self.ready += avail;
                 true
@@ -291,6 +344,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for StrictIo<S> {
             if this.eof {
                 continue;
             }
+            if matches!(this.state, State::AwaitUpgrade) {
+                // Woken by the write side once the upgrade's response shows its status.
+                this.read_waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
             // Nothing buffered in a state that needs no inspection: read straight into hyper's buffer.
             if this.end == this.start {
                 let direct = match this.state {
@@ -311,7 +369,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for StrictIo<S> {
                         *rest -= n as u64;
                         if *rest == 0 {
                             this.state = if *upgrade {
-                                State::Passthrough
+                                State::AwaitUpgrade
                             } else {
                                 State::Head
                             };
@@ -349,6 +407,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for StrictIo<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        self.saw_response(buf);
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
@@ -357,6 +416,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for StrictIo<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        if let Some(first) = bufs.iter().find(|b| !b.is_empty()) {
+            self.saw_response(first);
+        }
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
 

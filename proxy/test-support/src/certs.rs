@@ -1,5 +1,5 @@
-//! Certificates minted at test time (rcgen): a CA, a server certificate for `localhost` and
-//! 127.0.0.1, and client certificates with a chosen subject CN, written as PEM files.
+//! Certificates minted at test time (rcgen): a CA, a server certificate for `localhost`,
+//! 127.0.0.1 and `*.erp.test`, and client certificates with a chosen subject CN, written as PEM files.
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use std::path::{Path, PathBuf};
@@ -35,8 +35,12 @@ pub fn mint(dir: &Path, client_cn: &str) -> Minted {
     let issuer = Issuer::new(ca_params, ca_key);
 
     let server_key = KeyPair::generate().expect("key");
-    let mut sp = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .expect("params");
+    let mut sp = CertificateParams::new(vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "*.erp.test".to_owned(),
+    ])
+    .expect("params");
     sp.distinguished_name.push(DnType::CommonName, "localhost");
     let server = sp.signed_by(&server_key, &issuer).expect("server cert");
 

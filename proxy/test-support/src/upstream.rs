@@ -50,6 +50,10 @@ pub enum Behavior {
     Delay(Duration),
     /// Answer `101 Switching Protocols`, then echo bytes back.
     UpgradeEcho,
+    /// Answer these exact bytes.
+    Raw(String),
+    /// Answer 200 keep-alive style, then close the connection anyway (a stale pooled one).
+    RespondThenClose,
 }
 
 /// A running recording upstream.
@@ -189,6 +193,11 @@ fn serve(mut s: TcpStream, log: &Mutex<Vec<Recorded>>, behavior: &Behavior) -> s
             Behavior::Delay(d) => {
                 std::thread::sleep(*d);
                 s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")?;
+            }
+            Behavior::Raw(bytes) => s.write_all(bytes.as_bytes())?,
+            Behavior::RespondThenClose => {
+                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")?;
+                return Ok(());
             }
             Behavior::Hang => {
                 let mut sink = [0u8; 1024];

@@ -1,5 +1,6 @@
 //! Stage 3 (identify): the tenant named by the canonical host (an unknown one is refused,
-//! never defaulted) and the first route that takes the request.
+//! never defaulted) and the first route that takes the request. On the TLS listener the
+//! server name the client asked for must be the host it then names (else 421).
 
 use crate::rescue::Reject;
 use switchyard_core::config::tenants::TenantMatch;
@@ -21,7 +22,17 @@ pub fn identify(
     authority: &Authority,
     path: &str,
     method: &str,
+    sni: Option<&str>,
 ) -> Result<Identity, Reject> {
+    if let Some(sni) = sni {
+        let sni = sni.strip_suffix('.').unwrap_or(sni);
+        if !sni.eq_ignore_ascii_case(&authority.host) {
+            return Err(Reject::Misdirected {
+                sni: sni.to_owned(),
+                host: authority.host.clone(),
+            });
+        }
+    }
     let tenant = match cfg.tenants.by_host(&authority.host, authority.is_ip) {
         TenantMatch::Unknown(t) => return Err(Reject::UnknownTenant(t.to_owned())),
         TenantMatch::Known(i) => Some(i),

@@ -69,6 +69,9 @@ pub fn apply(
     for n in doomed {
         headers.remove(&n);
     }
+    // The client's `Expect: 100-continue` was answered here (hyper sends the 100 when the body
+    // is first read); an upstream that answered it early could read the body as a request.
+    headers.remove(http::header::EXPECT);
     if let Some(proto) = upgrade_to {
         headers.insert(UPGRADE, proto);
         headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));

@@ -25,6 +25,9 @@ impl UpstreamUpgrade {
     }
 }
 
+/// Longest chunk-size or trailer line accepted from an upstream.
+const MAX_LINE: usize = 4096;
+
 pub(super) enum Framing {
     Len(u64),
     Chunked(Chunk),
@@ -117,13 +120,25 @@ impl UpBody {
         };
         match *state {
             Chunk::Size => {
-                let nl = memchr::memchr(b'\n', &conn.buf)?;
+                let Some(nl) = memchr::memchr(b'\n', &conn.buf) else {
+                    return (conn.buf.len() > MAX_LINE)
+                        .then(|| bad("chunk-size line too long"))
+                        .flatten();
+                };
                 let line = &conn.buf[..nl];
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 let hex_part = line.split(|&b| b == b';').next().unwrap_or(b"");
-                let Some(size) = std::str::from_utf8(hex_part)
-                    .ok()
-                    .and_then(|s| u64::from_str_radix(s.trim(), 16).ok())
+                let hex_part = hex_part.trim_ascii();
+                let valid = !hex_part.is_empty()
+                    && hex_part.len() <= 15
+                    && hex_part.iter().all(u8::is_ascii_hexdigit);
+                let Some(size) = valid
+                    .then(|| {
+                        std::str::from_utf8(hex_part)
+                            .ok()
+                            .and_then(|s| u64::from_str_radix(s, 16).ok())
+                    })
+                    .flatten()
                 else {
                     return bad("invalid chunk size");
                 };
@@ -160,7 +175,11 @@ impl UpBody {
                 Some(Ok(None))
             }
             Chunk::Trailers => {
-                let nl = memchr::memchr(b'\n', &conn.buf)?;
+                let Some(nl) = memchr::memchr(b'\n', &conn.buf) else {
+                    return (conn.buf.len() > MAX_LINE)
+                        .then(|| bad("trailer line too long"))
+                        .flatten();
+                };
                 let empty = nl == 0 || (nl == 1 && conn.buf[0] == b'\r');
                 conn.buf.advance(nl + 1);
                 if empty {

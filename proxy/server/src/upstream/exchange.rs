@@ -43,22 +43,24 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (parts, mut body) = req.into_parts();
-    let chunked = !body.is_end_stream() && !parts.headers.contains_key(CONTENT_LENGTH);
-    let head = encode_head(&parts, body.is_end_stream(), chunked);
-    let mut fresh_tries = 0;
+    let was_empty = body.is_end_stream();
+    let chunked = !was_empty && !parts.headers.contains_key(CONTENT_LENGTH);
+    let head = encode_head(&parts, was_empty, chunked);
+    // A kept-alive connection can turn out closed by the upstream; then one fresh connection
+    // is tried, and only while nothing of the request can have been processed.
+    let mut retried = false;
     loop {
-        let (mut conn, reused) = match idle.take(worker) {
-            Some(c) => (c, true),
-            None => (
-                connect(authority, connect_timeout)
-                    .await
-                    .map_err(Failure::Connect)?,
-                false,
-            ),
+        let pooled = if retried { None } else { idle.take(worker) };
+        let reused = pooled.is_some();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => connect(authority, connect_timeout)
+                .await
+                .map_err(Failure::Connect)?,
         };
         if let Err(e) = conn.io.write_all(&head).await {
-            if reused && fresh_tries == 0 {
-                fresh_tries += 1;
+            if reused && !retried {
+                retried = true;
                 continue;
             }
             return Err(Failure::Upstream(format!("write: {e}")));
@@ -66,14 +68,10 @@ where
         write_body(&mut conn, &mut body, chunked).await?;
         match read_head(&mut conn, &parts.method).await {
             Ok(resp) => return Ok(finish(resp, conn, idle.clone(), worker)),
-            // A kept-alive connection the upstream had already closed: nothing was processed.
             Err(ReadErr::ClosedEarly)
-                if reused
-                    && fresh_tries == 0
-                    && body.is_end_stream()
-                    && parts.method.is_idempotent() =>
+                if reused && !retried && was_empty && parts.method.is_idempotent() =>
             {
-                fresh_tries += 1;
+                retried = true;
                 continue;
             }
             Err(ReadErr::ClosedEarly) => {
@@ -184,11 +182,11 @@ async fn read_head(conn: &mut Conn, method: &Method) -> Result<Head, ReadErr> {
             return Err(ReadErr::Other("response head too large".into()));
         }
         conn.buf.reserve(8 * 1024);
-        let n = conn
-            .io
-            .read_buf(&mut conn.buf)
-            .await
-            .map_err(|e| ReadErr::Other(format!("read: {e}")))?;
+        let n = match conn.io.read_buf(&mut conn.buf).await {
+            Ok(n) => n,
+            Err(e) if !got_any && e.kind() == io::ErrorKind::ConnectionReset => 0,
+            Err(e) => return Err(ReadErr::Other(format!("read: {e}"))),
+        };
         if n == 0 {
             return Err(if got_any {
                 ReadErr::Other("connection closed mid-head".into())
@@ -231,9 +229,21 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, ReadErr>
         } else if name == http::header::TRANSFER_ENCODING {
             chunked = h.value.trim_ascii().eq_ignore_ascii_case(b"chunked") || chunked;
         } else if name == CONTENT_LENGTH {
-            length = std::str::from_utf8(h.value)
-                .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok());
+            // Ambiguous framing from an upstream would desynchronise the client connection.
+            let v = h.value.trim_ascii();
+            let n = (!v.is_empty() && v.len() <= 18 && v.iter().all(u8::is_ascii_digit))
+                .then(|| std::str::from_utf8(v).ok()?.parse::<u64>().ok())
+                .flatten()
+                .ok_or_else(|| ReadErr::Other("invalid Content-Length in the response".into()))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(ReadErr::Other(
+                    "conflicting Content-Length in the response".into(),
+                ));
+            }
+            if length.is_some() {
+                continue;
+            }
+            length = Some(n);
         }
         let switching = status == StatusCode::SWITCHING_PROTOCOLS;
         if HOP_BY_HOP.contains(&name.as_str())
@@ -255,6 +265,10 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, ReadErr>
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
+    if chunked {
+        // Transfer-Encoding wins over Content-Length (RFC 9112 §6.3); the client gets our framing.
+        headers.remove(CONTENT_LENGTH);
+    }
     let framing = match (no_body, chunked, length) {
         (true, _, _) => Framing::Done,
         (false, true, _) => Framing::Chunked(Chunk::Size),

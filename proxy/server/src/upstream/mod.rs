@@ -43,8 +43,16 @@ impl IdleConns {
         }
     }
 
+    /// An idle connection that still looks open (checked without a system call unless the
+    /// reactor saw it become readable: an upstream's close or unsolicited bytes).
     fn take(&self, worker: usize) -> Option<Conn> {
-        self.lists[worker % self.lists.len()].lock().ok()?.pop()
+        let mut list = self.lists[worker % self.lists.len()].lock().ok()?;
+        while let Some(c) = list.pop() {
+            if c.looks_alive() {
+                return Some(c);
+            }
+        }
+        None
     }
 
     fn put(&self, worker: usize, conn: Conn) {
@@ -60,6 +68,20 @@ impl IdleConns {
         for l in &self.lists {
             if let Ok(mut l) = l.lock() {
                 l.clear();
+            }
+        }
+    }
+}
+
+impl Conn {
+    fn looks_alive(&self) -> bool {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match self.io.poll_read_ready(&mut cx) {
+            std::task::Poll::Pending => true,
+            std::task::Poll::Ready(Err(_)) => false,
+            std::task::Poll::Ready(Ok(())) => {
+                let mut probe = [0u8; 1];
+                matches!(self.io.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
             }
         }
     }
