@@ -10,6 +10,8 @@ mod cli;
 mod common;
 #[path = "it/corpus.rs"]
 mod corpus;
+#[path = "it/demo.rs"]
+mod demo;
 #[path = "it/drain.rs"]
 mod drain;
 #[path = "it/forwarding.rs"]

@@ -89,21 +89,13 @@ fn status_and_metrics_describe_the_proxy() {
         client::get(p.addr, "zeta.erp.test", "/web", &[]).status,
         404
     );
-    let s = client::admin(
-        p.admin,
-        "GET",
-        "/api/v1/status",
-        Some(VIEWER_TOKEN),
-        &[],
-        b"",
-    )
-    .json();
+    let s = p.status(VIEWER_TOKEN);
     assert_eq!(s["config"]["version"], 1);
     assert_eq!(s["config"]["hash"].as_str().map(str::len), Some(64));
     assert_eq!(s["pools"][0]["name"], "odoo");
     assert_eq!(s["pools"][0]["endpoints"][0]["healthy"], true);
     assert_eq!(s["routes"][0]["stable"], "odoo");
-    let m = client::get(p.admin, "x", "/metrics", &[]).text();
+    let m = p.metrics();
     for want in [
         "switchyard_requests_total{code_class=\"2xx\",decision=\"forward\",route=\"odoo\",tenant=\"acme\",variant=\"stable\"} 1",
         "switchyard_requests_total{code_class=\"4xx\",decision=\"reject\",route=\"\",tenant=\"\",variant=\"stable\"} 1",
@@ -121,18 +113,7 @@ fn audit_log_is_chained_and_tampering_is_found() {
     let up = RecordingUpstream::start();
     let p = TestProxy::start(&common::config(&up, ""));
     for _ in 0..3 {
-        assert_eq!(
-            client::admin(
-                p.admin,
-                "POST",
-                "/api/v1/reload",
-                Some(OPERATOR_TOKEN),
-                &[],
-                b""
-            )
-            .status,
-            200
-        );
+        assert_eq!(p.reload(OPERATOR_TOKEN).status, 200);
     }
     let entries = client::admin(
         p.admin,
@@ -170,18 +151,7 @@ fn audit_log_is_chained_and_tampering_is_found() {
         ),
     )
     .expect("write");
-    assert_eq!(
-        client::admin(
-            p.admin,
-            "POST",
-            "/api/v1/reload",
-            Some(OPERATOR_TOKEN),
-            &[],
-            b""
-        )
-        .status,
-        200
-    );
+    assert_eq!(p.reload(OPERATOR_TOKEN).status, 200);
     let e = &client::admin(
         p.admin,
         "GET",
@@ -255,15 +225,7 @@ fn status_exposes_the_audit_chain_head() {
     common::env();
     let up = RecordingUpstream::start();
     let p = TestProxy::start(&common::config(&up, ""));
-    let s = client::admin(
-        p.admin,
-        "GET",
-        "/api/v1/status",
-        Some(VIEWER_TOKEN),
-        &[],
-        b"",
-    )
-    .json();
+    let s = p.status(VIEWER_TOKEN);
     let log = p.dir.path().join("data/audit.log");
     let last = std::fs::read_to_string(&log)
         .expect("log")

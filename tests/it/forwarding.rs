@@ -10,6 +10,19 @@ use switchyard_test_support::proxy::TestProxy;
 use switchyard_test_support::upstream::{Behavior, RecordingUpstream};
 use switchyard_test_support::{dead_addr, eventually};
 
+/// Sends `bytes` on one connection to a fresh proxy; returns everything that came back and
+/// the request lines the upstream received.
+fn one_connection(bytes: &[u8]) -> (String, Vec<String>) {
+    common::env();
+    let up = RecordingUpstream::start();
+    let p = TestProxy::start(&common::config(&up, ""));
+    let out = String::from_utf8_lossy(&client::raw_all(p.addr, bytes)).into_owned();
+    (
+        out,
+        up.requests().iter().map(|r| r.request_line()).collect(),
+    )
+}
+
 #[test]
 fn round_robin_over_endpoints() {
     common::env();
@@ -48,15 +61,7 @@ fn dead_upstream_is_502_and_idempotent_requests_retry_elsewhere() {
         );
     }
     assert_eq!(live.requests().len(), 4);
-    let s = client::admin(
-        p.admin,
-        "GET",
-        "/api/v1/status",
-        Some(common::VIEWER_TOKEN),
-        &[],
-        b"",
-    )
-    .json();
+    let s = p.status(common::VIEWER_TOKEN);
     assert_eq!(s["pools"][0]["endpoints"][0]["connect_failures"], 1, "{s}");
     assert_eq!(s["pools"][0]["endpoints"][0]["healthy"], false, "{s}");
 
@@ -119,18 +124,7 @@ fn health_checks_take_failing_endpoints_out_and_back() {
         "",
         health,
     ));
-    let healthy = |p: &TestProxy| {
-        client::admin(
-            p.admin,
-            "GET",
-            "/api/v1/status",
-            Some(common::VIEWER_TOKEN),
-            &[],
-            b"",
-        )
-        .json()["pools"][0]["endpoints"]
-            .clone()
-    };
+    let healthy = |p: &TestProxy| p.status(common::VIEWER_TOKEN)["pools"][0]["endpoints"].clone();
     let out = eventually(Duration::from_secs(5), || {
         let eps = healthy(&p);
         (eps[1]["healthy"] == false && eps[0]["healthy"] == true).then_some(())
@@ -154,7 +148,7 @@ fn health_checks_take_failing_endpoints_out_and_back() {
         .filter(|r| !r.request_line().contains("/web/health"))
         .count();
     assert_eq!(before, after, "traffic reached an unhealthy endpoint");
-    let metrics = client::get(p.admin, "x", "/metrics", &[]).text();
+    let metrics = p.metrics();
     assert!(
         metrics.contains(&format!(
             "switchyard_upstream_health{{endpoint=\"{}\",pool=\"odoo\"}} 0",
@@ -228,13 +222,8 @@ fn websocket_upgrade_passes_through() {
 
 #[test]
 fn pipelined_requests_are_answered_in_order() {
-    common::env();
-    let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(&up, ""));
-    let two = b"GET /one HTTP/1.1\r\nHost: acme.erp.test\r\n\r\nPOST /two HTTP/1.1\r\nHost: acme.erp.test\r\nContent-Length: 3\r\n\r\nabcGET /three HTTP/1.1\r\nHost: acme.erp.test\r\nConnection: close\r\n\r\n";
-    let out = String::from_utf8_lossy(&client::raw_all(p.addr, two)).into_owned();
+    let (out, lines) = one_connection(b"GET /one HTTP/1.1\r\nHost: acme.erp.test\r\n\r\nPOST /two HTTP/1.1\r\nHost: acme.erp.test\r\nContent-Length: 3\r\n\r\nabcGET /three HTTP/1.1\r\nHost: acme.erp.test\r\nConnection: close\r\n\r\n");
     assert_eq!(out.matches("HTTP/1.1 200").count(), 3, "{out}");
-    let lines: Vec<String> = up.requests().iter().map(|r| r.request_line()).collect();
     assert_eq!(
         lines,
         [
@@ -247,17 +236,12 @@ fn pipelined_requests_are_answered_in_order() {
 
 #[test]
 fn a_smuggled_request_after_a_good_one_is_refused_and_never_forwarded() {
-    common::env();
-    let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(&up, ""));
-    let bytes = b"GET /ok HTTP/1.1\r\nHost: acme.erp.test\r\n\r\nPOST /x HTTP/1.1\r\nHost: acme.erp.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: acme.erp.test\r\n\r\n";
-    let out = String::from_utf8_lossy(&client::raw_all(p.addr, bytes)).into_owned();
+    let (out, lines) = one_connection(b"GET /ok HTTP/1.1\r\nHost: acme.erp.test\r\n\r\nPOST /x HTTP/1.1\r\nHost: acme.erp.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: acme.erp.test\r\n\r\n");
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     assert!(
         out.contains("HTTP/1.1 400") && out.contains("application/problem+json"),
         "{out}"
     );
-    let lines: Vec<String> = up.requests().iter().map(|r| r.request_line()).collect();
     assert_eq!(lines, ["GET /ok HTTP/1.1"]);
 }
 
@@ -293,17 +277,12 @@ fn h2c_prior_knowledge_is_served() {
 
 #[test]
 fn an_upgrade_that_was_refused_keeps_the_connection_strict() {
-    common::env();
-    let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(&up, ""));
-    let bytes = b"GET /ws HTTP/1.1\r\nHost: acme.erp.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nPOST /x HTTP/1.1\r\nHost: acme.erp.test\r\nTransfer_Encoding: chunked\r\n\r\n0\r\n\r\n";
-    let out = String::from_utf8_lossy(&client::raw_all(p.addr, bytes)).into_owned();
+    let (out, lines) = one_connection(b"GET /ws HTTP/1.1\r\nHost: acme.erp.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nPOST /x HTTP/1.1\r\nHost: acme.erp.test\r\nTransfer_Encoding: chunked\r\n\r\n0\r\n\r\n");
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     assert!(
         out.contains("HTTP/1.1 400") && out.contains("mimics a framing field"),
         "{out}"
     );
-    let lines: Vec<String> = up.requests().iter().map(|r| r.request_line()).collect();
     assert_eq!(lines, ["GET /ws HTTP/1.1"]);
 }
 

@@ -34,15 +34,7 @@ fn editor_rename_applies_and_invalid_config_keeps_serving() {
         .replace("workers: 1", "workers: 1\n  limits: { max_body: lots }");
     p.write_config(&broken);
     let status = eventually(Duration::from_secs(5), || {
-        let s = client::admin(
-            p.admin,
-            "GET",
-            "/api/v1/status",
-            Some(common::VIEWER_TOKEN),
-            &[],
-            b"",
-        )
-        .json();
+        let s = p.status(common::VIEWER_TOKEN);
         (s["last_reload"]["result"] == "refused").then_some(s)
     })
     .expect("refused reload not reported");
@@ -66,7 +58,7 @@ fn editor_rename_applies_and_invalid_config_keeps_serving() {
         (0, 1),
         "the last good config keeps serving"
     );
-    let metrics = client::get(p.admin, "x", "/metrics", &[]).text();
+    let metrics = p.metrics();
     assert!(
         metrics.contains("switchyard_config_reloads_total{result=\"failure\"} 1"),
         "{metrics}"
@@ -140,14 +132,7 @@ fn admin_reload_and_in_flight_requests_finish_on_their_snapshot() {
         switchyard_test_support::proxy::fill(&common::config(&fast, ""), p.dir.path()),
     )
     .expect("write");
-    let r = client::admin(
-        p.admin,
-        "POST",
-        "/api/v1/reload",
-        Some(common::OPERATOR_TOKEN),
-        &[],
-        b"",
-    );
+    let r = p.reload(common::OPERATOR_TOKEN);
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(
         r.json()["result"] == "applied" || r.json()["result"] == "unchanged",
@@ -172,14 +157,7 @@ fn admin_reload_and_in_flight_requests_finish_on_their_snapshot() {
         "server: {listen: nope}\npools: {}\nroutes: []\n",
     )
     .expect("write");
-    let r = client::admin(
-        p.admin,
-        "POST",
-        "/api/v1/reload",
-        Some(common::OPERATOR_TOKEN),
-        &[],
-        b"",
-    );
+    let r = p.reload(common::OPERATOR_TOKEN);
     assert_eq!(r.status, 422, "{}", r.text());
     let errs = r.json()["errors"].to_string();
     assert!(

@@ -72,6 +72,21 @@ impl TestProxy {
         &self.running.as_ref().expect("running").shared
     }
 
+    /// `POST /api/v1/reload` with a token.
+    pub fn reload(&self, token: &str) -> crate::client::Resp {
+        crate::client::admin(self.admin, "POST", "/api/v1/reload", Some(token), &[], b"")
+    }
+
+    /// `GET /api/v1/status` with a token, as JSON.
+    pub fn status(&self, token: &str) -> serde_json::Value {
+        crate::client::admin(self.admin, "GET", "/api/v1/status", Some(token), &[], b"").json()
+    }
+
+    /// `GET /metrics` as text.
+    pub fn metrics(&self) -> String {
+        crate::client::get(self.admin, "admin", "/metrics", &[]).text()
+    }
+
     /// Drains and stops.
     pub fn shutdown(mut self) {
         if let Some(r) = self.running.take() {
