@@ -274,6 +274,7 @@ async fn drive<I>(
     } else {
         let conn = hyper::server::conn::http1::Builder::new()
             .half_close(true)
+            .writev(false)
             .keep_alive(true)
             .max_buf_size(256 * 1024)
             .serve_connection(io, svc)

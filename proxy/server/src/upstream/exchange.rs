@@ -211,6 +211,9 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, ReadErr>
     let http10 = r.version == Some(0);
     let (mut keep_alive, mut listed, mut chunked, mut length) = (!http10, Vec::new(), false, None);
     let mut headers = http::HeaderMap::with_capacity(r.headers.len());
+    // Values are sliced out of the head's bytes afterwards (no copy per value).
+    let base = conn.buf.as_ptr() as usize;
+    let mut values: Vec<(HeaderName, usize, usize)> = Vec::with_capacity(r.headers.len());
     for h in r.headers.iter() {
         let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else {
             continue;
@@ -251,7 +254,13 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, ReadErr>
         {
             continue;
         }
-        if let Ok(v) = HeaderValue::from_bytes(h.value) {
+        values.push((name, h.value.as_ptr() as usize - base, h.value.len()));
+    }
+    let head = conn.buf.split_to(len).freeze();
+    for (name, at, n) in values {
+        // httparse accepted these bytes as a field value (visible ASCII, obs-text, SP, HTAB),
+        // which is exactly what a HeaderValue may hold.
+        if let Ok(v) = HeaderValue::from_maybe_shared(head.slice(at..at + n)) {
             headers.append(name, v);
         }
     }
@@ -260,7 +269,7 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, ReadErr>
             headers.remove(n);
         }
     }
-    conn.buf.advance(len);
+
     let no_body = *method == Method::HEAD
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
