@@ -364,7 +364,44 @@ enum Chunk {
     FinalLf,
 }
 
+/// One step of decoding a chunked body (see [`ChunkedScanner::step`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The first `n` bytes of the input are body data.
+    Data(usize),
+    /// The first `n` bytes of the input were framing, consumed.
+    Framing(usize),
+    /// The body ended after the first `n` bytes of the input.
+    End(usize),
+}
+
 impl ChunkedScanner {
+    /// Decodes from the front of `buf`: data bytes to pass on, framing bytes consumed, or the
+    /// end of the body; the same rules as [`ChunkedScanner::feed`]. An empty `buf` yields
+    /// `Framing(0)` (more input needed).
+    pub fn step(&mut self, buf: &[u8]) -> Result<Step, HeadError> {
+        if self.state == Chunk::Data && !buf.is_empty() {
+            let take = buf
+                .len()
+                .min(usize::try_from(self.size).unwrap_or(usize::MAX));
+            self.size -= take as u64;
+            if self.size == 0 {
+                self.state = Chunk::DataCr;
+            }
+            return Ok(Step::Data(take));
+        }
+        for i in 0..buf.len() {
+            if let Some(n) = self.feed(&buf[i..=i])? {
+                debug_assert_eq!(n, 1);
+                return Ok(Step::End(i + 1));
+            }
+            if self.state == Chunk::Data {
+                return Ok(Step::Framing(i + 1));
+            }
+        }
+        Ok(Step::Framing(buf.len()))
+    }
+
     /// Consumes `buf`; returns `Some(n)` when the body ends after `n` bytes of it, `None` when
     /// all of `buf` belongs to the body and more is needed.
     pub fn feed(&mut self, buf: &[u8]) -> Result<Option<usize>, HeadError> {

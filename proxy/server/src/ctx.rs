@@ -20,10 +20,9 @@ pub struct ConnInfo {
     pub client_cert: Option<Arc<str>>,
     /// TLS SNI.
     pub sni: Option<Arc<str>>,
-    /// The upgrade hyper prepared for the last request that named one but was not switched.
-    pub unswitched: std::sync::Mutex<Option<hyper::upgrade::OnUpgrade>>,
-    /// The connection's slot under `max_connections` (taken by a WebSocket tunnel).
-    pub permit: std::sync::Mutex<Option<tokio::sync::OwnedSemaphorePermit>>,
+    /// The connection's slot under `max_connections`, held as long as the connection (a
+    /// WebSocket tunnel included) is open.
+    pub permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// Per-request facts.

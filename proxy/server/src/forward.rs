@@ -3,20 +3,20 @@
 //! the pool's request timeout, and retry an idempotent, body-less request once on another
 //! endpoint after a connect failure.
 
+use crate::body::ClientBody;
 use crate::health::EndpointHealth;
 use crate::rescue::Reject;
 use crate::upstream::{self, Failure, UpBody};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{combinators::BoxBody, BodyExt, Either, Empty, Full, Limited};
-use hyper::body::Incoming;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use switchyard_core::config::Pool;
 
 /// Body sent upstream: the client's body under the size limit, or nothing.
-pub type ReqBody = Either<Limited<Incoming>, Empty<Bytes>>;
+pub type ReqBody = Either<Limited<ClientBody>, Empty<Bytes>>;
 /// Body sent to the client: the upstream's, or one the proxy wrote.
 pub type RespBody = Either<UpBody, BoxBody<Bytes, std::io::Error>>;
 

@@ -1,5 +1,5 @@
 //! The switchyard binary's library: everything with I/O. [`proxy::start`] brings up the data
-//! plane ([`listener`], [`strict`], [`tls`]), runs each request through [`pipeline`] and
+//! plane ([`listener`], [`preface`], [`h1`], [`tls`]), runs each request through [`pipeline`] and
 //! forwards it ([`forward`]); the control plane ([`live`], [`watch`], [`admin`], [`audit`],
 //! [`metrics`], [`health`]) keeps the configuration live and observable. Tests embed it
 //! through `switchyard-test-support`.
@@ -7,20 +7,22 @@
 pub mod access_log;
 pub mod admin;
 pub mod audit;
+pub mod body;
 pub mod cli;
 pub mod ctx;
 pub mod demo;
 pub mod envsrc;
 pub mod forward;
+pub mod h1;
 pub mod health;
 pub mod listener;
 pub mod live;
 pub mod metrics;
 pub mod pipeline;
+pub mod preface;
 pub mod proxy;
 pub mod rescue;
 pub mod stages;
-pub mod strict;
 pub mod tls;
 pub mod upstream;
 pub mod watch;

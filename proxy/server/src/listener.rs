@@ -5,10 +5,12 @@
 //! pipeline as its service. On shutdown a worker stops accepting, asks every connection to
 //! finish gracefully, and waits up to the grace period.
 
+use crate::body::ClientBody;
 use crate::ctx::ConnInfo;
+use crate::h1;
+use crate::h1::{Limits, OnReject};
 use crate::live::Shared;
 use crate::pipeline::{self, Worker};
-use crate::strict::{OnReject, StrictIo, StrictLimits};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -16,7 +18,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use switchyard_core::http1::HeadLimits;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
@@ -160,9 +161,9 @@ async fn accept_tls(
     }
 }
 
-fn limits(shared: &Shared) -> StrictLimits {
+fn limits(shared: &Shared) -> Limits {
     let l = shared.live.load().config.server.limits;
-    StrictLimits {
+    Limits {
         head: HeadLimits {
             max_head: l.max_header_bytes,
             max_uri: l.max_uri_bytes,
@@ -181,9 +182,6 @@ async fn serve(
     shutdown: watch::Receiver<bool>,
     permit: OwnedSemaphorePermit,
 ) {
-    // The connection's permit lives in its ConnInfo: a WebSocket tunnel keeps it after the
-    // HTTP connection hands its socket over.
-    let permit = std::sync::Mutex::new(Some(permit));
     let _ = stream.set_nodelay(true);
     let shared = w.shared.clone();
     let trusted = shared.live.load().config.server.is_trusted(peer.ip());
@@ -200,12 +198,13 @@ async fn serve(
             peer_ip: peer_ip(&peer),
             client_cert: None,
             sni: None,
-            unswitched: std::sync::Mutex::new(None),
             permit,
         });
-        let mut io = StrictIo::new(stream, lim, on_reject);
-        let h2 = matches!(io.detect_h2().await, Ok(true));
-        return drive(w, io, h2, info, shutdown).await;
+        // Prior-knowledge h2c starts with the HTTP/2 preface; anything else is HTTP/1.1.
+        let Some((io, h2)) = crate::preface::detect(stream, lim.header_timeout).await else {
+            return;
+        };
+        return drive(w, Box::new(io), h2, info, lim, on_reject, shutdown).await;
     };
     let Ok(Ok(tls)) = tokio::time::timeout(lim.header_timeout, acceptor.accept(stream)).await
     else {
@@ -226,15 +225,9 @@ async fn serve(
         peer_ip: peer_ip(&peer),
         client_cert,
         sni,
-        unswitched: std::sync::Mutex::new(None),
         permit,
     });
-    let io = if h2 {
-        StrictIo::passthrough(tls, lim, on_reject)
-    } else {
-        StrictIo::new(tls, lim, on_reject)
-    };
-    drive(w, io, h2, info, shutdown).await;
+    drive(w, Box::new(tls), h2, info, lim, on_reject, shutdown).await;
 }
 
 fn peer_ip(peer: &SocketAddr) -> http::HeaderValue {
@@ -242,73 +235,41 @@ fn peer_ip(peer: &SocketAddr) -> http::HeaderValue {
         .unwrap_or_else(|_| http::HeaderValue::from_static("unknown"))
 }
 
-async fn drive<I>(
+/// Serves a connection: HTTP/2 with hyper, HTTP/1.1 with switchyard's own server.
+async fn drive(
     w: Arc<Worker>,
-    io: StrictIo<I>,
+    io: Box<dyn h1::Stream>,
     h2: bool,
     info: Arc<ConnInfo>,
+    lim: Limits,
+    on_reject: OnReject,
     mut shutdown: watch::Receiver<bool>,
-) where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
+) {
     let label = if info.tls { "tls" } else { "plain" };
     let gauge = w.shared.metrics.connections.with_label_values(&[label]);
     gauge.inc();
-    let svc = {
-        let (w, info) = (w.clone(), info.clone());
-        service_fn(move |req| pipeline::handle(w.clone(), info.clone(), req))
-    };
-    let io = TokioIo::new(io);
     if h2 {
+        let svc = {
+            let (w, info) = (w.clone(), info.clone());
+            service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                pipeline::handle(w.clone(), info.clone(), req.map(ClientBody::H2))
+            })
+        };
         // Pings find dead peers; an h2 connection is otherwise kept while the peer answers.
         let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
             .timer(hyper_util::rt::TokioTimer::new())
             .keep_alive_interval(Some(Duration::from_secs(30)))
             .keep_alive_timeout(Duration::from_secs(20))
-            .serve_connection(io, svc);
+            .serve_connection(TokioIo::new(io), svc);
         tokio::pin!(conn);
         tokio::select! {
             _ = conn.as_mut() => {}
             _ = shutdown.changed() => { conn.as_mut().graceful_shutdown(); let _ = conn.await; }
         }
     } else {
-        let conn = hyper::server::conn::http1::Builder::new()
-            .half_close(true)
-            .writev(false)
-            .keep_alive(true)
-            .max_buf_size(256 * 1024)
-            .serve_connection(io, svc)
-            .with_upgrades();
-        tokio::pin!(conn);
-        tokio::select! {
-            _ = conn.as_mut() => {}
-            _ = shutdown.changed() => { conn.as_mut().graceful_shutdown(); let _ = conn.await; }
-        }
-        close_unswitched::<I>(&info).await;
+        h1::serve(io, w, info, lim, on_reject, shutdown).await;
     }
     gauge.dec();
-}
-
-/// A connection that carried an upgrade request which was not switched ends with hyper handing
-/// its socket to the prepared upgrade rather than shutting it down: take it back and shut it
-/// down here, which also writes the strict gate's pending refusal, if any.
-async fn close_unswitched<I>(info: &ConnInfo)
-where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let pending = info.unswitched.lock().ok().and_then(|mut p| p.take());
-    let Some(on) = pending else { return };
-    let Ok(Ok(upgraded)) = tokio::time::timeout(Duration::from_millis(100), on).await else {
-        return;
-    };
-    if let Ok(parts) = upgraded.downcast::<TokioIo<StrictIo<I>>>() {
-        let mut io = parts.io.into_inner();
-        let _ = tokio::time::timeout(
-            Duration::from_secs(1),
-            tokio::io::AsyncWriteExt::shutdown(&mut io),
-        )
-        .await;
-    }
 }
 
 /// Polls `addr` until it accepts a TCP connection or the deadline passes.

@@ -5,6 +5,7 @@
 //! Stages 4–8 (Odoo guard, freeze gate, webhooks, tenant admission, policies) arrive with
 //! their issues and slot in where marked.
 
+use crate::body::ClientBody;
 use crate::ctx::{ConnInfo, RequestCtx};
 use crate::forward::{self, RespBody};
 use crate::live::{Shared, Snapshot};
@@ -13,7 +14,6 @@ use crate::rescue::{self, Reject};
 use crate::stages::{identify, respond, target, trust};
 use http::{header, Request, Response};
 use http_body_util::{Either, Limited};
-use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -29,24 +29,17 @@ pub struct Worker {
 pub async fn handle(
     w: Arc<Worker>,
     conn: Arc<ConnInfo>,
-    req: Request<Incoming>,
+    req: Request<ClientBody>,
 ) -> Result<Response<RespBody>, Infallible> {
     let snap = w.shared.live.load_full();
     let mut ctx = RequestCtx::new(
         req.method().clone(),
         trust::request_id(req.headers(), conn.trusted),
     );
-    // hyper prepares an upgrade for any request naming one; whatever happens to the request,
-    // that handle must not be lost (see `respond::from_upstream`).
-    let mut req = req;
-    let mut on_upgrade = req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>();
-    let mut resp = match run(&snap, &w, &conn, &mut ctx, req, &mut on_upgrade).await {
+    let mut resp = match run(&snap, &w, &conn, &mut ctx, req).await {
         Ok(resp) => resp,
         Err(reject) => rescue::respond(reject, &mut ctx),
     };
-    if let (Some(on), Ok(mut slot)) = (on_upgrade, conn.unswitched.lock()) {
-        *slot = Some(on);
-    }
     finish(&snap, &w.shared, &ctx, &mut resp);
     Ok(resp)
 }
@@ -56,8 +49,7 @@ async fn run(
     w: &Worker,
     conn: &ConnInfo,
     ctx: &mut RequestCtx,
-    mut req: Request<Incoming>,
-    on_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
+    mut req: Request<ClientBody>,
 ) -> Result<Response<RespBody>, Reject> {
     let cfg = &snap.config;
     // 1. Parse — one canonical host and path for routing, logs and forwarding alike
@@ -106,7 +98,6 @@ async fn run(
     let route = &cfg.routes[id.route];
     let pool = &snap.pools[route.stable.0];
     ctx.pool = Some(route.stable.0);
-    let client_upgrade = on_upgrade.take();
     let (mut parts, body) = req.into_parts();
     if let Some(uri) = target.forward_uri() {
         parts.uri = uri.map_err(|_| Reject::Path(switchyard_core::path::PathError::NotAbsolute))?;
@@ -143,7 +134,7 @@ async fn run(
     let fwd = fwd?;
     ctx.endpoint = Some(pool.endpoints[fwd.endpoint].url.clone());
     ctx.attempts = fwd.attempts;
-    Ok(respond::from_upstream(conn, fwd.response, client_upgrade))
+    Ok(respond::from_upstream(fwd.response))
 }
 
 /// 10. Observe — response headers, metrics and the access log line.

@@ -134,3 +134,31 @@ fn chunked_scanner_refuses_bad_framing() {
         );
     }
 }
+
+#[test]
+fn chunked_step_decodes_data_and_finds_the_end() {
+    let body = b"5\r\nhello\r\n3;x=1\r\nabc\r\n0\r\nT: 1\r\n\r\nNEXT";
+    for split in [1usize, 2, 3, 7, 100] {
+        let mut s = ChunkedScanner::default();
+        let (mut data, mut at, mut end) = (Vec::new(), 0usize, None);
+        let mut avail = split.min(body.len());
+        while end.is_none() {
+            match s.step(&body[at..avail]).expect("valid") {
+                Step::Data(n) => {
+                    data.extend_from_slice(&body[at..at + n]);
+                    at += n;
+                }
+                Step::Framing(n) => {
+                    at += n;
+                    if at == avail {
+                        avail = (avail + split).min(body.len());
+                    }
+                }
+                Step::End(n) => end = Some(at + n),
+            }
+        }
+        assert_eq!(data, b"helloabc", "split {split}");
+        assert_eq!(end, Some(body.len() - 4), "split {split}");
+    }
+    assert!(ChunkedScanner::default().step(b"5\nhello").is_err());
+}

@@ -199,7 +199,7 @@ async fn read_head(conn: &mut Conn, method: &Method) -> Result<Head, ReadErr> {
 }
 
 fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, ReadErr> {
-    let mut slots = [httparse::EMPTY_HEADER; 96];
+    let mut slots = [httparse::EMPTY_HEADER; 64];
     let mut r = httparse::Response::new(&mut slots);
     let len = match r.parse(&conn.buf) {
         Ok(httparse::Status::Complete(n)) => n,

@@ -1,0 +1,180 @@
+//! Writing responses: the status line and fields in one buffer, framed by Content-Length when
+//! the body's length is known, chunked otherwise (close-delimited for HTTP/1.0 clients),
+//! nothing for HEAD/204/304; the first body frame rides in the same write as the head.
+
+use super::{lock, SharedWire};
+use crate::forward::RespBody;
+use bytes::Bytes;
+use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
+use http::{Response, StatusCode};
+use http_body::Body;
+use http_body_util::BodyExt;
+use std::io;
+use std::pin::Pin;
+use std::task::Poll;
+use tokio::io::AsyncWrite;
+
+/// Writes all of `bytes`.
+pub async fn raw(wire: &SharedWire, bytes: &[u8]) -> io::Result<()> {
+    let mut at = 0;
+    while at < bytes.len() {
+        let n = std::future::poll_fn(|cx| {
+            let mut g = lock(wire);
+            match g.io.as_mut() {
+                Some(io) => Pin::new(io).poll_write(cx, &bytes[at..]),
+                None => Poll::Ready(Err(io::Error::from(io::ErrorKind::NotConnected))),
+            }
+        })
+        .await?;
+        if n == 0 {
+            return Err(io::Error::from(io::ErrorKind::WriteZero));
+        }
+        at += n;
+    }
+    Ok(())
+}
+
+enum Out {
+    None,
+    Length,
+    Chunked,
+    UntilClose,
+}
+
+/// Writes a response; returns whether the connection stays open for the next request.
+pub async fn response(
+    wire: &SharedWire,
+    resp: Response<RespBody>,
+    head_only: bool,
+    http10: bool,
+    keep: bool,
+) -> io::Result<bool> {
+    let (parts, mut body) = resp.into_parts();
+    let status = parts.status;
+    let no_body = head_only
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let mut keep = keep
+        && !parts
+            .headers
+            .get(CONNECTION)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+    let out = match body.size_hint().exact() {
+        _ if no_body => Out::None,
+        Some(_) => Out::Length,
+        None if http10 => {
+            keep = false;
+            Out::UntilClose
+        }
+        None => Out::Chunked,
+    };
+    let mut head = Vec::with_capacity(256);
+    head.extend_from_slice(b"HTTP/1.1 ");
+    head.extend_from_slice(status.as_str().as_bytes());
+    head.push(b' ');
+    head.extend_from_slice(status.canonical_reason().unwrap_or("Unknown").as_bytes());
+    head.extend_from_slice(b"\r\n");
+    for (name, value) in &parts.headers {
+        let framing = name == CONTENT_LENGTH || name == TRANSFER_ENCODING;
+        if name == CONNECTION && status != StatusCode::SWITCHING_PROTOCOLS
+            || framing && !matches!(out, Out::None)
+        {
+            continue;
+        }
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    if !parts.headers.contains_key(DATE) {
+        head.extend_from_slice(b"date: ");
+        date(&mut head);
+        head.extend_from_slice(b"\r\n");
+    }
+    match out {
+        Out::Length => {
+            head.extend_from_slice(b"content-length: ");
+            head.extend_from_slice(body.size_hint().exact().unwrap_or(0).to_string().as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
+        Out::Chunked => head.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        Out::None | Out::UntilClose => {}
+    }
+    if !keep && status != StatusCode::SWITCHING_PROTOCOLS {
+        head.extend_from_slice(b"connection: close\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    if matches!(out, Out::None) {
+        raw(wire, &head).await?;
+        return Ok(keep);
+    }
+    // The first frame joins the head in one write (most bodies are one frame).
+    let mut pending = head;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| io::Error::other(e.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if data.is_empty() {
+            continue;
+        }
+        append(&mut pending, &out, &data);
+        if pending.len() >= 16 * 1024 || body.is_end_stream() {
+            raw(wire, &pending).await?;
+            pending.clear();
+        }
+    }
+    if matches!(out, Out::Chunked) {
+        pending.extend_from_slice(b"0\r\n\r\n");
+    }
+    if !pending.is_empty() {
+        raw(wire, &pending).await?;
+    }
+    Ok(keep)
+}
+
+fn append(buf: &mut Vec<u8>, out: &Out, data: &Bytes) {
+    if matches!(out, Out::Chunked) {
+        buf.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+        buf.extend_from_slice(data);
+        buf.extend_from_slice(b"\r\n");
+    } else {
+        buf.extend_from_slice(data);
+    }
+}
+
+thread_local! {
+    static DATE_CACHE: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((0, String::new())) };
+}
+
+/// Appends the current IMF-fixdate, formatted at most once a second per thread.
+pub fn date(out: &mut Vec<u8>) {
+    let now = std::time::SystemTime::now();
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    DATE_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.0 != secs || c.1.is_empty() {
+            *c = (secs, httpdate(now));
+        }
+        out.extend_from_slice(c.1.as_bytes());
+    });
+}
+
+fn httpdate(t: std::time::SystemTime) -> String {
+    // humantime formats RFC 3339; build the IMF-fixdate HTTP wants from its parts.
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = secs / 86_400;
+    let (h, m, s) = ((secs % 86_400) / 3600, (secs % 3600) / 60, secs % 60);
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
+    let rfc = humantime::format_rfc3339_seconds(t).to_string();
+    let (y, mo, d) = (&rfc[0..4], &rfc[5..7], &rfc[8..10]);
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][mo.parse::<usize>().unwrap_or(1).saturating_sub(1) % 12];
+    format!("{weekday}, {d} {month} {y} {h:02}:{m:02}:{s:02} GMT")
+}
