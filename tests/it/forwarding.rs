@@ -314,3 +314,70 @@ fn a_stale_pooled_connection_is_replaced_transparently() {
     }
     assert_eq!(up.requests().len(), 5);
 }
+
+#[test]
+fn expect_100_continue_is_answered_only_when_the_body_is_wanted() {
+    common::env();
+    let up = RecordingUpstream::start();
+    let p = TestProxy::start(&common::config(&up, ""));
+    let mut s = client::connect(p.addr);
+    s.write_all(b"POST /web HTTP/1.1\r\nHost: acme.erp.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n").expect("write");
+    let interim = client::read_response(&mut s, true);
+    assert_eq!(interim.status, 100);
+    s.write_all(b"hello").expect("write");
+    assert_eq!(client::read_response(&mut s, false).status, 200);
+    let seen = &up.requests()[0];
+    assert!(seen.header("expect").is_empty(), "{}", seen.head_str());
+    assert_eq!(seen.body, b"hello");
+    // Refused before the body is wanted: no 100, the answer straight away.
+    let mut s = client::connect(p.addr);
+    s.write_all(b"POST /web HTTP/1.1\r\nHost: zeta.erp.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n").expect("write");
+    assert_eq!(client::read_response(&mut s, false).status, 404);
+}
+
+#[test]
+fn http10_keep_alive_is_confirmed_and_honoured() {
+    common::env();
+    let up = RecordingUpstream::start();
+    let p = TestProxy::start(&common::config(&up, ""));
+    let mut s = client::connect(p.addr);
+    for _ in 0..2 {
+        s.write_all(b"GET / HTTP/1.0\r\nHost: acme.erp.test\r\nConnection: keep-alive\r\n\r\n")
+            .expect("write");
+        let r = client::read_response(&mut s, false);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("connection"), Some("keep-alive"));
+    }
+    assert_eq!(up.requests().len(), 2);
+}
+
+#[test]
+fn broken_chunked_request_body_gets_an_answer_then_close() {
+    common::env();
+    let up = RecordingUpstream::start();
+    let p = TestProxy::start(&common::config(&up, ""));
+    let out = String::from_utf8_lossy(&client::raw_all(p.addr, b"POST /x HTTP/1.1\r\nHost: acme.erp.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\nGET /next HTTP/1.1\r\nHost: acme.erp.test\r\n\r\n")).into_owned();
+    assert!(
+        out.starts_with("HTTP/1.1 400") || out.starts_with("HTTP/1.1 502"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("HTTP/1.1 ").count(),
+        1,
+        "nothing after a broken body is served: {out}"
+    );
+    assert!(!up
+        .requests()
+        .iter()
+        .any(|r| r.request_line().contains("/next")));
+}
+
+#[test]
+fn unsupported_upstream_transfer_coding_is_a_502() {
+    common::env();
+    let up = RecordingUpstream::with(Behavior::Raw(
+        "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n".into(),
+    ));
+    let p = TestProxy::start(&common::config(&up, ""));
+    assert_eq!(client::get(p.addr, "acme.erp.test", "/", &[]).status, 502);
+}

@@ -1,9 +1,9 @@
 //! Data-plane listeners. Each worker is a thread with a single-threaded tokio runtime and its
 //! own SO_REUSEPORT socket (thread-per-core: no cross-thread hand-off on the hot path). A
-//! connection passes the max-connections gate, TLS (optional), protocol detection (h2c prior
-//! knowledge or HTTP/1.1 through the strict gate), and is then served by hyper with the
-//! pipeline as its service. On shutdown a worker stops accepting, asks every connection to
-//! finish gracefully, and waits up to the grace period.
+//! connection passes the max-connections gate, TLS (optional) and protocol detection, and is
+//! then served — HTTP/1.1 by switchyard's own connection loop ([`crate::h1`]), HTTP/2 by
+//! hyper — with the pipeline handling each request. On shutdown a worker stops accepting,
+//! lets every connection finish its request in flight, and waits up to the grace period.
 
 use crate::body::ClientBody;
 use crate::ctx::ConnInfo;

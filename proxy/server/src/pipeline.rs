@@ -53,7 +53,7 @@ async fn run(
 ) -> Result<Response<RespBody>, Reject> {
     let cfg = &snap.config;
     // 1. Parse — one canonical host and path for routing, logs and forwarding alike
-    //    (HTTP/1 framing and limits were enforced by the strict gate before hyper).
+    //    (HTTP/1 framing and limits were enforced when the head was read, in `h1`).
     let target = target::canonical(&req, conn.tls)?;
     if w.shared.access_log.enabled() {
         ctx.host.clone_from(&target.authority.host);
@@ -176,7 +176,7 @@ fn finish(snap: &Snapshot, shared: &Shared, ctx: &RequestCtx, resp: &mut Respons
     }
 }
 
-/// Records a request the strict gate refused before the pipeline saw it.
+/// Records a request refused while its head was read, before the pipeline saw it.
 pub fn observe_gate_reject(shared: &Shared, reject: &Reject, request_id: &str) {
     let p = reject.problem();
     shared

@@ -45,6 +45,23 @@ impl Body for ConnBody {
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         let mut g = lock(&self.wire);
         let w = &mut *g;
+        if let Some(at) = w.continue_owed {
+            const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+            let Some(io) = w.io.as_mut() else {
+                return Poll::Ready(Some(Err(err("connection closed".into()))));
+            };
+            let n = ready!(tokio::io::AsyncWrite::poll_write(
+                Pin::new(io),
+                cx,
+                &CONTINUE[at..]
+            ))?;
+            let at = at + n;
+            w.continue_owed = (at < CONTINUE.len()).then_some(at);
+            if w.continue_owed.is_some() {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+        }
         loop {
             match &mut w.body {
                 Framing::Done => return Poll::Ready(None),
@@ -74,7 +91,8 @@ impl Body for ConnBody {
                     }
                     Err(e) => {
                         // The framing broke: nothing after it on this connection can be trusted.
-                        w.io = None;
+                        w.broken = true;
+                        w.body = Framing::Done;
                         return Poll::Ready(Some(Err(err(format!("chunked request body: {e}")))));
                     }
                 },
@@ -116,7 +134,7 @@ impl Body for ConnBody {
 pub fn drain(wire: &SharedWire) -> bool {
     let mut g = lock(wire);
     let w = &mut *g;
-    if w.io.is_none() {
+    if w.io.is_none() || w.broken {
         return false;
     }
     loop {

@@ -44,6 +44,8 @@ pub struct Reader {
     served: u64,
     scanned: usize,
     blank_lines: u8,
+    /// The last read started a new head that is not complete yet.
+    fresh_head: bool,
 }
 
 enum Wait {
@@ -64,6 +66,7 @@ impl Reader {
             served: 0,
             scanned: 0,
             blank_lines: 0,
+            fresh_head: false,
         }
     }
 
@@ -74,17 +77,34 @@ impl Reader {
     ) -> HeadRead {
         loop {
             match self.parse(wire) {
-                Ok(Some(h)) => return HeadRead::Head(h),
+                Ok(Some(h)) => {
+                    self.fresh_head = false;
+                    return HeadRead::Head(h);
+                }
                 Ok(None) => {}
                 Err(e) => return HeadRead::Refused(e),
             }
-            let partial = !lock(wire).buf.is_empty() || self.served == 0;
+            if std::mem::take(&mut self.fresh_head) {
+                // A head began and did not arrive whole: it gets one `header_timeout` from
+                // now (the common case, a head in one read, never touches the timer).
+                if let Some(t) = self.timer.as_mut() {
+                    t.as_mut()
+                        .reset(Instant::now() + self.limits.header_timeout);
+                    self.head_mark = Some(self.served);
+                    self.armed_at = self.activity;
+                }
+            }
+            let empty = lock(wire).buf.is_empty();
+            let partial = !empty || self.served == 0;
             if *shutdown.borrow() && !partial {
                 return HeadRead::Closed;
             }
             match self.wait(wire, shutdown, partial).await {
                 Wait::Read(0) => return HeadRead::Closed,
-                Wait::Read(_) => self.activity += 1,
+                Wait::Read(_) => {
+                    self.activity += 1;
+                    self.fresh_head = empty;
+                }
                 Wait::Rearmed => {}
                 Wait::Shutdown if !partial => return HeadRead::Closed,
                 Wait::Shutdown => {}
@@ -156,7 +176,9 @@ impl Reader {
         let mut g = lock(wire);
         let blank = http1::leading_blank_lines(&g.buf);
         if blank > 0 {
-            self.blank_lines = self.blank_lines.saturating_add((blank / 2) as u8);
+            self.blank_lines = self
+                .blank_lines
+                .saturating_add(u8::try_from(blank / 2).unwrap_or(u8::MAX));
             if self.blank_lines > 2 {
                 return Err(Reject::Head(HeadError::Malformed(
                     "empty lines instead of a request",
@@ -248,6 +270,7 @@ fn to_parts(bytes: Bytes, checked: http1::Head) -> Result<Box<Head>, Reject> {
         keep_alive,
         http10,
         is_head,
-        expect_continue: expect_continue && !matches!(checked.framing, Framing::None),
+        // RFC 9110 §15.2: no 1xx to an HTTP/1.0 client.
+        expect_continue: expect_continue && !http10 && !matches!(checked.framing, Framing::None),
     }))
 }

@@ -49,6 +49,11 @@ pub struct Wire {
     io: Option<Box<dyn Stream>>,
     buf: BytesMut,
     body: body::Framing,
+    /// The request body's framing broke: the connection ends after the (400) answer.
+    broken: bool,
+    /// Bytes of `100 Continue` written so far, when one is owed before the body is read.
+    continue_owed: Option<usize>,
+    send_timeout: std::time::Duration,
 }
 
 type SharedWire = Arc<Mutex<Wire>>;
@@ -70,6 +75,9 @@ pub async fn serve(
         io: Some(io),
         buf: BytesMut::with_capacity(16 * 1024),
         body: body::Framing::Done,
+        broken: false,
+        continue_owed: None,
+        send_timeout: limits.idle_timeout,
     }));
     let mut reader = head::Reader::new(limits);
     loop {
@@ -83,15 +91,14 @@ pub async fn serve(
                 break;
             }
         };
-        if head.expect_continue
-            && write::raw(&wire, b"HTTP/1.1 100 Continue\r\n\r\n")
-                .await
-                .is_err()
-        {
-            break;
-        }
         let (is_head, http10, client_keep_alive) = (head.is_head, head.http10, head.keep_alive);
-        lock(&wire).body = head.framing;
+        {
+            let mut g = lock(&wire);
+            g.body = head.framing;
+            // `100 Continue` goes out only when the pipeline starts reading the body, so a
+            // request refused before that never uploads it.
+            g.continue_owed = head.expect_continue.then_some(0);
+        }
         let req = http::Request::from_parts(
             head.parts,
             crate::body::ClientBody::H1(ConnBody::new(wire.clone())),
@@ -109,10 +116,34 @@ pub async fn serve(
             _ => break,
         }
     }
-    let io = lock(&wire).io.take();
-    if let Some(mut io) = io {
-        let _ = io.shutdown().await;
+    let (io, limit) = {
+        let mut g = lock(&wire);
+        (g.io.take(), g.send_timeout)
+    };
+    if let Some(io) = io {
+        close(io, limit).await;
     }
+}
+
+/// Closes gracefully: flush and shut down the sending side (bounded), then read and discard
+/// what the client may still be sending for a moment, so the kernel does not answer it with a
+/// reset that would destroy the answer (a 413 while an upload is in flight).
+async fn close(mut io: Box<dyn Stream>, limit: std::time::Duration) {
+    use tokio::io::AsyncReadExt;
+    if tokio::time::timeout(limit, io.shutdown()).await.is_err() {
+        return;
+    }
+    let linger = async {
+        let mut sink = [0u8; 4096];
+        let mut total = 0usize;
+        while total < 64 * 1024 {
+            match io.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), linger).await;
 }
 
 /// Writes the `101` head, then joins the client and the upstream connections.

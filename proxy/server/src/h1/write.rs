@@ -11,27 +11,66 @@ use http_body::Body;
 use http_body_util::BodyExt;
 use std::io;
 use std::pin::Pin;
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
 use tokio::io::AsyncWrite;
 
-/// Writes all of `bytes`.
+fn poll_write_once(
+    wire: &SharedWire,
+    cx: &mut Context<'_>,
+    bytes: &[u8],
+) -> Poll<io::Result<usize>> {
+    let mut g = lock(wire);
+    match g.io.as_mut() {
+        Some(io) => match Pin::new(io).poll_write(cx, bytes) {
+            Poll::Ready(Ok(0)) => Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero))),
+            other => other,
+        },
+        None => Poll::Ready(Err(io::Error::from(io::ErrorKind::NotConnected))),
+    }
+}
+
+/// Writes all of `bytes`. A client that stops reading gets `idle_timeout` to drain what is
+/// pending, then the connection is dropped; the timer is set only when the socket pushes back.
 pub async fn raw(wire: &SharedWire, bytes: &[u8]) -> io::Result<()> {
     let mut at = 0;
-    while at < bytes.len() {
-        let n = std::future::poll_fn(|cx| {
-            let mut g = lock(wire);
-            match g.io.as_mut() {
-                Some(io) => Pin::new(io).poll_write(cx, &bytes[at..]),
-                None => Poll::Ready(Err(io::Error::from(io::ErrorKind::NotConnected))),
+    {
+        let mut quick = Context::from_waker(Waker::noop());
+        while at < bytes.len() {
+            match poll_write_once(wire, &mut quick, &bytes[at..]) {
+                Poll::Ready(n) => at += n?,
+                Poll::Pending => break,
             }
-        })
-        .await?;
-        if n == 0 {
-            return Err(io::Error::from(io::ErrorKind::WriteZero));
         }
-        at += n;
     }
-    Ok(())
+    if at == bytes.len() {
+        return Ok(());
+    }
+    let limit = lock(wire).send_timeout;
+    let rest = async {
+        while at < bytes.len() {
+            at += std::future::poll_fn(|cx| poll_write_once(wire, cx, &bytes[at..])).await?;
+        }
+        Ok::<(), io::Error>(())
+    };
+    tokio::time::timeout(limit, rest)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"))?
+}
+
+/// Flushes what the stream still holds (TLS records queued in the session), bounded by the
+/// send timeout; a no-op for plain TCP.
+pub async fn flush(wire: &SharedWire) -> io::Result<()> {
+    let limit = lock(wire).send_timeout;
+    let flushing = std::future::poll_fn(|cx| {
+        let mut g = lock(wire);
+        match g.io.as_mut() {
+            Some(io) => Pin::new(io).poll_flush(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    });
+    tokio::time::timeout(limit, flushing)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"))?
 }
 
 enum Out {
@@ -103,10 +142,13 @@ pub async fn response(
     }
     if !keep && status != StatusCode::SWITCHING_PROTOCOLS {
         head.extend_from_slice(b"connection: close\r\n");
+    } else if keep && http10 {
+        head.extend_from_slice(b"connection: keep-alive\r\n");
     }
     head.extend_from_slice(b"\r\n");
     if matches!(out, Out::None) {
         raw(wire, &head).await?;
+        flush(wire).await?;
         return Ok(keep);
     }
     // The first frame joins the head in one write (most bodies are one frame).
@@ -119,11 +161,11 @@ pub async fn response(
         if data.is_empty() {
             continue;
         }
+        // The head rides with the first frame; after that each frame goes out as it comes
+        // (a streaming upstream is streamed, not batched).
         append(&mut pending, &out, &data);
-        if pending.len() >= 16 * 1024 || body.is_end_stream() {
-            raw(wire, &pending).await?;
-            pending.clear();
-        }
+        raw(wire, &pending).await?;
+        pending.clear();
     }
     if matches!(out, Out::Chunked) {
         pending.extend_from_slice(b"0\r\n\r\n");
@@ -131,6 +173,7 @@ pub async fn response(
     if !pending.is_empty() {
         raw(wire, &pending).await?;
     }
+    flush(wire).await?;
     Ok(keep)
 }
 

@@ -93,17 +93,12 @@ impl UpBody {
         let Some(conn) = self.conn.as_mut() else {
             return Poll::Ready(Ok(0));
         };
-        loop {
-            ready!(conn.io.poll_read_ready(cx))?;
-            if conn.buf.capacity() - conn.buf.len() < 4096 {
-                conn.buf.reserve(16 * 1024);
-            }
-            match conn.io.try_read_buf(&mut conn.buf) {
-                Ok(n) => return Poll::Ready(Ok(n)),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
+        if conn.buf.capacity() - conn.buf.len() < 4096 {
+            conn.buf.reserve(16 * 1024);
         }
+        // Through AsyncRead (not try_read): a short read clears the socket's readiness, so the
+        // idle-connection check before reuse needs no system call.
+        tokio_util::io::poll_read_buf(Pin::new(&mut conn.io), cx, &mut conn.buf)
     }
 
     /// Advances the chunked decoder over buffered bytes; `Some` when it yields or fails.

@@ -230,7 +230,14 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, ReadErr>
                 }
             }
         } else if name == http::header::TRANSFER_ENCODING {
-            chunked = h.value.trim_ascii().eq_ignore_ascii_case(b"chunked") || chunked;
+            // Only plain `chunked` can be relayed faithfully (a transfer coding such as gzip
+            // would reach the client undeclared): anything else is a failed exchange.
+            if !h.value.trim_ascii().eq_ignore_ascii_case(b"chunked") {
+                return Err(ReadErr::Other(
+                    "unsupported Transfer-Encoding in the response".into(),
+                ));
+            }
+            chunked = true;
         } else if name == CONTENT_LENGTH {
             // Ambiguous framing from an upstream would desynchronise the client connection.
             let v = h.value.trim_ascii();
@@ -275,8 +282,13 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, ReadErr>
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
     if chunked {
-        // Transfer-Encoding wins over Content-Length (RFC 9112 §6.3); the client gets our framing.
+        // Transfer-Encoding wins over Content-Length (RFC 9112 §6.3); the client gets our
+        // framing. Both at once is a smell: never reuse that connection.
+        if length.is_some() {
+            keep_alive = false;
+        }
         headers.remove(CONTENT_LENGTH);
+        length = None;
     }
     let framing = match (no_body, chunked, length) {
         (true, _, _) => Framing::Done,
