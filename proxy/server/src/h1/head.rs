@@ -239,8 +239,9 @@ fn to_parts(bytes: Bytes, checked: http1::Head) -> Result<Box<Head>, Reject> {
         Version::HTTP_11
     };
     let (mut close, mut keep, mut expect_continue) = (false, false, false);
+    // Room for the fields the trust stage sets, so the map does not grow mid-pipeline.
+    *req.headers_mut() = http::HeaderMap::with_capacity(r.headers.len() + 8);
     let headers = req.headers_mut();
-    headers.reserve(r.headers.len());
     for h in r.headers.iter() {
         let name = HeaderName::from_bytes(h.name.as_bytes())
             .map_err(|_| malformed("invalid header field name"))?;

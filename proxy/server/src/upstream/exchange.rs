@@ -210,7 +210,7 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, ReadErr>
         .map_err(|_| ReadErr::Other("invalid status".into()))?;
     let http10 = r.version == Some(0);
     let (mut keep_alive, mut listed, mut chunked, mut length) = (!http10, Vec::new(), false, None);
-    let mut headers = http::HeaderMap::with_capacity(r.headers.len());
+    let mut headers = http::HeaderMap::with_capacity(r.headers.len() + 2);
     // Values are sliced out of the head's bytes afterwards (no copy per value).
     let base = conn.buf.as_ptr() as usize;
     let mut values: Vec<(HeaderName, usize, usize)> = Vec::with_capacity(r.headers.len());
