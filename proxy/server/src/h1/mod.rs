@@ -5,8 +5,8 @@
 //! pipelining, `Expect: 100-continue`, HEAD, close-delimited HTTP/1.0 answers and `101`
 //! upgrades (spliced to the upstream byte for byte) included. It replaced hyper's HTTP/1
 //! server plus a strict gate in front of it: one reading of each head instead of two, no
-//! dispatcher between the socket and the pipeline (see docs/architecture.md for the numbers).
-//! HTTP/2 stays with hyper.
+//! hand-off between a validating wrapper and hyper around upgrades, and the refusals written
+//! where the rules are checked (docs/architecture.md says why). HTTP/2 stays with hyper.
 
 mod body;
 mod head;
