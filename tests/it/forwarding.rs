@@ -381,3 +381,39 @@ fn unsupported_upstream_transfer_coding_is_a_502() {
     let p = TestProxy::start(&common::config(&up, ""));
     assert_eq!(client::get(p.addr, "acme.erp.test", "/", &[]).status, 502);
 }
+
+#[test]
+fn a_streaming_response_is_relayed_as_it_comes() {
+    common::env();
+    let up = RecordingUpstream::with(Behavior::Stream(Duration::from_millis(1500)));
+    let p = TestProxy::start(&common::config(&up, ""));
+    let mut s = client::connect(p.addr);
+    s.write_all(b"GET /export HTTP/1.1\r\nHost: acme.erp.test\r\n\r\n")
+        .expect("write");
+    s.set_read_timeout(Some(Duration::from_millis(800)))
+        .expect("timeout");
+    let mut early = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&early).contains("first") {
+        match s.read(&mut buf) {
+            Ok(n) if n > 0 => early.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&early).into_owned();
+    assert!(
+        text.starts_with("HTTP/1.1 200") && text.contains("first"),
+        "nothing before the upstream finished: {text:?}"
+    );
+    assert!(!text.contains("second"));
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut rest = Vec::new();
+    while !String::from_utf8_lossy(&rest).contains("0\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(n) if n > 0 => rest.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    assert!(String::from_utf8_lossy(&rest).contains("second"));
+}

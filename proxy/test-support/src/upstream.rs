@@ -54,6 +54,8 @@ pub enum Behavior {
     Raw(String),
     /// Answer 200 keep-alive style, then close the connection anyway (a stale pooled one).
     RespondThenClose,
+    /// Answer with a chunked body: `first`, then after the delay `second`.
+    Stream(Duration),
 }
 
 /// A running recording upstream.
@@ -195,6 +197,13 @@ fn serve(mut s: TcpStream, log: &Mutex<Vec<Recorded>>, behavior: &Behavior) -> s
                 s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")?;
             }
             Behavior::Raw(bytes) => s.write_all(bytes.as_bytes())?,
+            Behavior::Stream(pause) => {
+                s.write_all(
+                    b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nfirst\r\n",
+                )?;
+                std::thread::sleep(*pause);
+                s.write_all(b"6\r\nsecond\r\n0\r\n\r\n")?;
+            }
             Behavior::RespondThenClose => {
                 s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")?;
                 return Ok(());
