@@ -1,3 +1,5 @@
+//! Config compiler tests: a good file compiles; every problem is reported with its path.
+
 use super::*;
 use std::collections::HashMap;
 

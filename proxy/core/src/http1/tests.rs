@@ -1,3 +1,5 @@
+//! Strict head rules and chunked coding, table-driven.
+
 use super::*;
 
 const LIMITS: HeadLimits = HeadLimits {

@@ -40,7 +40,6 @@ pub async fn status(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Respons
             "loaded_at": humantime::format_rfc3339_millis(snap.loaded_at).to_string(),
         },
         "last_reload": last,
-        "held_reloads": [],
         "draining": s.is_draining(),
         "workers": s.workers,
         "pools": pools,
