@@ -4,6 +4,14 @@
 use std::process::Command;
 use switchyard_test_support::{binary, workspace_root};
 
+fn check(config: &std::path::Path) -> std::process::Output {
+    Command::new(binary())
+        .args(["check", "--config"])
+        .arg(config)
+        .output()
+        .expect("run switchyard check")
+}
+
 #[test]
 fn check_reports_every_problem_with_its_path() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -25,11 +33,7 @@ routes:
 "#,
     )
     .expect("write");
-    let out = Command::new(binary())
-        .args(["check", "--config"])
-        .arg(&f)
-        .output()
-        .expect("run");
+    let out = check(&f);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     for want in [
@@ -47,11 +51,7 @@ routes:
         "server: { listen: 127.0.0.1:1, colour: blue }\npools: {}\nroutes: []\n",
     )
     .expect("write");
-    let out = Command::new(binary())
-        .args(["check", "--config"])
-        .arg(&f)
-        .output()
-        .expect("run");
+    let out = check(&f);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("server.colour: unknown field `colour`"),
