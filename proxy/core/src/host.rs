@@ -29,44 +29,64 @@ fn is_reg_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
-/// Parses and canonicalises an authority (`host[:port]`).
-pub fn parse_authority(raw: &str) -> Result<Authority, HostError> {
+/// Checks an authority without allocating: the canonical host's text (trailing dot dropped,
+/// not yet lower-cased; IPv6 literals without brackets) and the port.
+fn scan(raw: &str) -> Result<(&str, Option<u16>), HostError> {
     if raw.is_empty() {
         return Err(HostError::Empty);
     }
     let invalid = || HostError::Invalid(raw.chars().take(256).collect());
-    let (host, port) = if let Some(rest) = raw.strip_prefix('[') {
+    if let Some(rest) = raw.strip_prefix('[') {
         let close = rest.find(']').ok_or_else(invalid)?;
         let inner = &rest[..close];
         inner.parse::<std::net::Ipv6Addr>().map_err(|_| invalid())?;
-        let after = &rest[close + 1..];
-        let port = match after {
+        let port = match &rest[close + 1..] {
             "" => None,
             p => Some(parse_port(p.strip_prefix(':').ok_or_else(invalid)?).ok_or_else(invalid)?),
         };
+        return Ok((inner, port));
+    }
+    let (host, port) = match raw.rsplit_once(':') {
+        Some((h, p)) => (h, Some(parse_port(p).ok_or_else(invalid)?)),
+        None => (raw, None),
+    };
+    let host = host.strip_suffix('.').unwrap_or(host);
+    // One pass: allowed bytes, no empty label (leading dot or "..").
+    let mut prev_dot = true;
+    for b in host.bytes() {
+        if !is_reg_name_byte(b) || (b == b'.' && prev_dot) {
+            return Err(invalid());
+        }
+        prev_dot = b == b'.';
+    }
+    if host.is_empty() {
+        return Err(invalid());
+    }
+    Ok((host, port))
+}
+
+/// True when `raw` is a valid authority (no allocation).
+pub fn is_valid_authority(raw: &str) -> bool {
+    scan(raw).is_ok()
+}
+
+/// Parses and canonicalises an authority (`host[:port]`).
+pub fn parse_authority(raw: &str) -> Result<Authority, HostError> {
+    let (host, port) = scan(raw)?;
+    if raw.starts_with('[') {
         return Ok(Authority {
-            host: format!("[{}]", inner.to_ascii_lowercase()),
+            host: format!("[{}]", host.to_ascii_lowercase()),
             port,
             is_ip: true,
         });
-    } else {
-        match raw.rsplit_once(':') {
-            Some((h, p)) => (h, Some(parse_port(p).ok_or_else(invalid)?)),
-            None => (raw, None),
-        }
-    };
-    let host = host.strip_suffix('.').unwrap_or(host);
-    if host.is_empty()
-        || !host.bytes().all(is_reg_name_byte)
-        || host.contains("..")
-        || host.starts_with('.')
-    {
-        return Err(invalid());
     }
-    let host = host.to_ascii_lowercase();
     let is_ip =
         host.ends_with(|c: char| c.is_ascii_digit()) && host.parse::<std::net::Ipv4Addr>().is_ok();
-    Ok(Authority { host, port, is_ip })
+    Ok(Authority {
+        host: host.to_ascii_lowercase(),
+        port,
+        is_ip,
+    })
 }
 
 fn parse_port(p: &str) -> Option<u16> {

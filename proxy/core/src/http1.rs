@@ -281,11 +281,11 @@ impl<'a> Fields<'a> {
             (1, Some(h)) => h,
             _ => return Err(HeadError::Malformed("duplicate Host")),
         };
-        let host = std::str::from_utf8(host)
-            .ok()
-            .and_then(|h| parse_authority(h).ok());
-        let host = host.ok_or(HeadError::Malformed("invalid Host"))?;
-        check_target(method, target, &host)?;
+        let host = std::str::from_utf8(host).map_err(|_| HeadError::Malformed("invalid Host"))?;
+        if !crate::host::is_valid_authority(host) {
+            return Err(HeadError::Malformed("invalid Host"));
+        }
+        check_target(method, target, host)?;
         let has_body = self.tes > 0 || self.content_length.is_some_and(|n| n > 0);
         if has_body && (method == b"GET" || method == b"HEAD") {
             return Err(HeadError::Malformed("GET and HEAD requests carry no body"));
@@ -302,11 +302,7 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn check_target(
-    method: &[u8],
-    target: &[u8],
-    host: &crate::host::Authority,
-) -> Result<(), HeadError> {
+fn check_target(method: &[u8], target: &[u8], host: &str) -> Result<(), HeadError> {
     if target == b"*" {
         return if method == b"OPTIONS" {
             Ok(())
@@ -330,11 +326,13 @@ fn check_target(
     if auth.contains(&b'@') {
         return Err(HeadError::Malformed("userinfo in the request-target"));
     }
+    // Rare (absolute-form): the two parsed and compared in canonical form.
     let parsed = std::str::from_utf8(auth)
         .ok()
         .and_then(|a| parse_authority(a).ok());
-    match parsed {
-        Some(a) if a.host == host.host && a.port == host.port => Ok(()),
+    let host = parse_authority(host).ok();
+    match (parsed, host) {
+        (Some(a), Some(h)) if a.host == h.host && a.port == h.port => Ok(()),
         _ => Err(HeadError::Malformed(
             "absolute-form authority differs from Host",
         )),

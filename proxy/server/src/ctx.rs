@@ -94,7 +94,11 @@ pub fn new_request_id() -> String {
 /// Appends the low `digits` hex digits of `v` (lower case), without going through `fmt`.
 pub fn push_hex(out: &mut String, v: u128, digits: u32) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for i in (0..digits).rev() {
-        out.push(HEX[((v >> (i * 4)) & 0xf) as usize] as char);
+    let mut buf = [0u8; 32];
+    let n = (digits as usize).min(32);
+    for (i, slot) in buf[..n].iter_mut().enumerate() {
+        *slot = HEX[((v >> ((n - 1 - i) * 4)) & 0xf) as usize];
     }
+    // Hex digits are ASCII.
+    out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
 }

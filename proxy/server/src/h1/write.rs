@@ -134,7 +134,7 @@ pub async fn response(
     match out {
         Out::Length => {
             head.extend_from_slice(b"content-length: ");
-            head.extend_from_slice(body.size_hint().exact().unwrap_or(0).to_string().as_bytes());
+            push_decimal(&mut head, body.size_hint().exact().unwrap_or(0));
             head.extend_from_slice(b"\r\n");
         }
         Out::Chunked => head.extend_from_slice(b"transfer-encoding: chunked\r\n"),
@@ -175,6 +175,21 @@ pub async fn response(
     }
     flush(wire).await?;
     Ok(keep)
+}
+
+/// Appends `n` in decimal without going through `fmt`.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 fn append(buf: &mut Vec<u8>, out: &Out, data: &Bytes) {

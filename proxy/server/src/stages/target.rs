@@ -76,11 +76,32 @@ pub fn canonical<B>(req: &Request<B>, tls: bool) -> Result<Target, Reject> {
             Some((pq, len))
         }
     };
-    let forwarded_host = match authority.port {
-        Some(p) if !(p == 80 && !tls || p == 443 && tls) => {
-            http::HeaderValue::try_from(format!("{}:{p}", authority.host))
+    let default_port = authority
+        .port
+        .is_none_or(|p| p == 80 && !tls || p == 443 && tls);
+    // Usually the Host as received is already canonical: share its bytes.
+    let as_received = req.headers().get(header::HOST).filter(|h| {
+        let b = h.as_bytes();
+        b.len() >= authority.host.len()
+            && &b[..authority.host.len()] == authority.host.as_bytes()
+            && (if default_port {
+                b.len() == authority.host.len()
+            } else {
+                // ":port", already validated; only a leading zero would not be canonical.
+                b.get(authority.host.len()..authority.host.len() + 2)
+                    .is_some_and(|p| p[0] == b':' && p[1] != b'0')
+            })
+    });
+    let forwarded_host = match (as_received, default_port) {
+        (Some(h), _) => Ok(h.clone()),
+        (None, true) => http::HeaderValue::from_str(&authority.host),
+        (None, false) => {
+            let mut s = String::with_capacity(authority.host.len() + 6);
+            s.push_str(&authority.host);
+            s.push(':');
+            s.push_str(&authority.port.unwrap_or(0).to_string());
+            http::HeaderValue::try_from(s)
         }
-        _ => http::HeaderValue::from_str(&authority.host),
     }
     .map_err(|_| malformed("invalid Host"))?;
     Ok(Target {

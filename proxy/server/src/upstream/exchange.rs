@@ -199,9 +199,12 @@ async fn read_head(conn: &mut Conn, method: &Method) -> Result<Head, ReadErr> {
 }
 
 fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, ReadErr> {
-    let mut slots = [httparse::EMPTY_HEADER; 64];
-    let mut r = httparse::Response::new(&mut slots);
-    let len = match r.parse(&conn.buf) {
+    // Uninitialised slots: zeroing them per response showed up in the profile.
+    let mut slots = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; 64];
+    let mut r = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut r, &conn.buf, &mut slots);
+    let len = match parsed {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(ReadErr::Other(format!("invalid response head: {e}"))),
