@@ -152,15 +152,22 @@ async fn attempt(
     req: Request<ReqBody>,
 ) -> Result<Response<UpBody>, Attempt> {
     let e = &pool.endpoints[ep];
-    let exchange = upstream::send(&e.authority, pool.connect_timeout, &e.idle, worker, req);
-    match tokio::time::timeout(pool.request_timeout, exchange).await {
-        Err(_) => Err(Attempt::Timeout(pool.request_timeout)),
-        Ok(Ok(r)) => Ok(r),
-        Ok(Err(Failure::Connect(_))) => Err(Attempt::Connect),
-        Ok(Err(Failure::ClientBody { limit: true, .. })) => Err(Attempt::BodyTooLarge),
-        Ok(Err(Failure::ClientBody { message, .. })) => Err(Attempt::ClientBody(message)),
-        Ok(Err(Failure::Upstream(m))) => Err(Attempt::Failed(m)),
-    }
+    let sent = upstream::send(
+        &e.authority,
+        pool.connect_timeout,
+        pool.request_timeout,
+        &e.idle,
+        worker,
+        req,
+    )
+    .await;
+    sent.map_err(|f| match f {
+        Failure::Timeout => Attempt::Timeout(pool.request_timeout),
+        Failure::Connect(_) => Attempt::Connect,
+        Failure::ClientBody { limit: true, .. } => Attempt::BodyTooLarge,
+        Failure::ClientBody { message, .. } => Attempt::ClientBody(message),
+        Failure::Upstream(m) => Attempt::Failed(m),
+    })
 }
 
 fn is_empty(b: &ReqBody) -> bool {

@@ -26,14 +26,18 @@ pub enum Failure {
     ClientBody { limit: bool, message: String },
     /// The upstream broke the exchange.
     Upstream(String),
+    /// No response head within the request timeout.
+    Timeout,
 }
 
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 
-/// Sends `req` (origin-form URI, headers final) to `authority`.
+/// Sends `req` (origin-form URI, headers final) to `authority`; the response head must come
+/// within `timeout` (else [`Failure::Timeout`]).
 pub async fn send<B>(
     authority: &str,
     connect_timeout: Duration,
+    timeout: Duration,
     idle: &Arc<IdleConns>,
     worker: usize,
     req: Request<B>,
@@ -42,6 +46,7 @@ where
     B: Body<Data = Bytes> + Unpin,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let deadline = tokio::time::Instant::now() + timeout;
     let (parts, mut body) = req.into_parts();
     let was_empty = body.is_end_stream();
     let chunked = !was_empty && !parts.headers.contains_key(CONTENT_LENGTH);
@@ -58,30 +63,73 @@ where
                 .await
                 .map_err(Failure::Connect)?,
         };
-        if let Err(e) = conn.io.write_all(&head).await {
-            if reused && !retried {
-                retried = true;
-                continue;
+        // The connection's own timer, set once and moved only when it fires early: no timer
+        // is registered and removed per request.
+        let mut timer = conn
+            .timer
+            .take()
+            .unwrap_or_else(|| Box::pin(tokio::time::sleep_until(deadline)));
+        let outcome = {
+            let exchange = exchange(&mut conn, &head, &mut body, chunked, &parts.method);
+            tokio::pin!(exchange);
+            loop {
+                tokio::select! {
+                    biased;
+                    r = &mut exchange => break Some(r),
+                    _ = timer.as_mut() => {
+                        if tokio::time::Instant::now() >= deadline {
+                            break None;
+                        }
+                        timer.as_mut().reset(deadline);
+                    }
+                }
             }
-            return Err(Failure::Upstream(format!("write: {e}")));
-        }
-        write_body(&mut conn, &mut body, chunked).await?;
-        match read_head(&mut conn, &parts.method).await {
-            Ok(resp) => return Ok(finish(resp, conn, idle.clone(), worker)),
-            Err(ReadErr::ClosedEarly)
+        };
+        conn.timer = Some(timer);
+        match outcome {
+            None => return Err(Failure::Timeout),
+            Some(Ok(resp)) => return Ok(finish(resp, conn, idle.clone(), worker)),
+            Some(Err(Step::WriteFailed(_))) if reused && !retried => retried = true,
+            Some(Err(Step::WriteFailed(e))) => {
+                return Err(Failure::Upstream(format!("write: {e}")))
+            }
+            Some(Err(Step::Body(f))) => return Err(f),
+            Some(Err(Step::Read(ReadErr::ClosedEarly)))
                 if reused && !retried && was_empty && parts.method.is_idempotent() =>
             {
                 retried = true;
-                continue;
             }
-            Err(ReadErr::ClosedEarly) => {
+            Some(Err(Step::Read(ReadErr::ClosedEarly))) => {
                 return Err(Failure::Upstream(
                     "connection closed before a response".into(),
                 ))
             }
-            Err(ReadErr::Other(m)) => return Err(Failure::Upstream(m)),
+            Some(Err(Step::Read(ReadErr::Other(m)))) => return Err(Failure::Upstream(m)),
         }
     }
+}
+
+enum Step {
+    WriteFailed(io::Error),
+    Body(Failure),
+    Read(ReadErr),
+}
+
+/// One try on one connection: head, body, response head.
+async fn exchange<B>(
+    conn: &mut Conn,
+    head: &[u8],
+    body: &mut B,
+    chunked: bool,
+    method: &Method,
+) -> Result<Head, Step>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    conn.io.write_all(head).await.map_err(Step::WriteFailed)?;
+    write_body(conn, body, chunked).await.map_err(Step::Body)?;
+    read_head(conn, method).await.map_err(Step::Read)
 }
 
 fn encode_head(parts: &http::request::Parts, empty: bool, chunked: bool) -> Vec<u8> {

@@ -25,6 +25,8 @@ const MAX_IDLE: usize = 512;
 pub struct Conn {
     io: TcpStream,
     buf: BytesMut,
+    /// The request-timeout timer, kept with the connection between exchanges.
+    timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
 }
 
 /// Idle connections of one endpoint, one list per worker.
@@ -93,6 +95,7 @@ async fn connect(authority: &str, timeout: Duration) -> std::io::Result<Conn> {
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timeout"))??;
     io.set_nodelay(true)?;
     Ok(Conn {
+        timer: None,
         io,
         buf: BytesMut::with_capacity(16 * 1024),
     })
