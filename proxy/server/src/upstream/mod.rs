@@ -4,7 +4,7 @@
 //! one buffer, responses parsed with httparse and streamed back as an `http_body::Body` that
 //! returns its connection to the idle list when the body ends cleanly. Measured against
 //! hyper-util's pooled client in the load benchmark, it cut the proxy's user CPU per request
-//! by about a third (see benches/RESULTS.md).
+//! by about a third (see benches/NOTES.md).
 
 mod body;
 mod exchange;
