@@ -4,14 +4,10 @@
 
 use crate::common::{self, ADMIN_TOKEN, OPERATOR_TOKEN, VIEWER_TOKEN};
 use switchyard_test_support::client;
-use switchyard_test_support::proxy::TestProxy;
-use switchyard_test_support::upstream::RecordingUpstream;
 
 #[test]
 fn tokens_roles_and_origin() {
-    common::env();
-    let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(&up, ""));
+    let (_up, p) = common::proxy("");
     let a = p.admin;
     for open in ["/healthz", "/readyz", "/metrics"] {
         assert_eq!(
@@ -78,9 +74,7 @@ fn tokens_roles_and_origin() {
 
 #[test]
 fn status_and_metrics_describe_the_proxy() {
-    common::env();
-    let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(&up, ""));
+    let (_up, p) = common::proxy("");
     assert_eq!(
         client::get(p.addr, "acme.erp.test", "/web", &[]).status,
         200
@@ -109,9 +103,7 @@ fn status_and_metrics_describe_the_proxy() {
 
 #[test]
 fn audit_log_is_chained_and_tampering_is_found() {
-    common::env();
-    let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(&up, ""));
+    let (up, p) = common::proxy("");
     for _ in 0..3 {
         assert_eq!(p.reload(OPERATOR_TOKEN).status, 200);
     }
@@ -222,9 +214,7 @@ fn audit_log_is_chained_and_tampering_is_found() {
 
 #[test]
 fn status_exposes_the_audit_chain_head() {
-    common::env();
-    let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(&up, ""));
+    let (_up, p) = common::proxy("");
     let s = p.status(VIEWER_TOKEN);
     let log = p.dir.path().join("data/audit.log");
     let last = std::fs::read_to_string(&log)

@@ -4,10 +4,13 @@
 use std::process::Command;
 use switchyard_test_support::{binary, workspace_root};
 
+/// Runs `switchyard check` with the token variables the shipped configs refer to.
 fn check(config: &std::path::Path) -> std::process::Output {
     Command::new(binary())
         .args(["check", "--config"])
         .arg(config)
+        .env("DEPLOY_BOT_TOKEN", "deploy-bot-token-0123456789")
+        .env("ONCALL_TOKEN", "oncall-token-0123456789")
         .output()
         .expect("run switchyard check")
 }
@@ -62,13 +65,7 @@ routes:
 #[test]
 fn shipped_configs_pass_check() {
     let root = workspace_root();
-    let out = Command::new(binary())
-        .args(["check", "--config"])
-        .arg(root.join("config/switchyard.yaml"))
-        .env("DEPLOY_BOT_TOKEN", "deploy-bot-token-0123456789")
-        .env("ONCALL_TOKEN", "oncall-token-0123456789")
-        .output()
-        .expect("run");
+    let out = check(&root.join("config/switchyard.yaml"));
     assert!(
         out.status.success(),
         "{}",
@@ -78,12 +75,7 @@ fn shipped_configs_pass_check() {
         .expect("examples")
         .flatten()
     {
-        let out = Command::new(binary())
-            .args(["check", "--config"])
-            .arg(ex.path())
-            .env("DEPLOY_BOT_TOKEN", "deploy-bot-token-0123456789")
-            .output()
-            .expect("run");
+        let out = check(&ex.path());
         assert!(
             out.status.success(),
             "{}: {}",

@@ -1,5 +1,6 @@
 //! Shared config builders for the integration tests.
 
+use switchyard_test_support::proxy::TestProxy;
 use switchyard_test_support::upstream::RecordingUpstream;
 
 /// Admin tokens used by the tests' configs (files are written next to the config).
@@ -53,4 +54,13 @@ pub fn env() {
         std::env::set_var("SY_TEST_OPERATOR", OPERATOR_TOKEN);
         std::env::set_var("SY_TEST_VIEWER", VIEWER_TOKEN);
     });
+}
+
+/// A recording upstream answering `200 ok` and a proxy in front of it with these extra
+/// `server:` lines.
+pub fn proxy(server_extra: &str) -> (RecordingUpstream, TestProxy) {
+    env();
+    let up = RecordingUpstream::start();
+    let p = TestProxy::start(&config(&up, server_extra));
+    (up, p)
 }

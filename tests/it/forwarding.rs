@@ -10,12 +10,30 @@ use switchyard_test_support::proxy::TestProxy;
 use switchyard_test_support::upstream::{Behavior, RecordingUpstream};
 use switchyard_test_support::{dead_addr, eventually};
 
+/// A GET through a fresh proxy to an upstream that answers these exact bytes.
+fn get_answered_by(upstream_answer: &str) -> client::Resp {
+    common::env();
+    let up = RecordingUpstream::with(Behavior::Raw(upstream_answer.into()));
+    let p = TestProxy::start(&common::config(&up, ""));
+    client::get(p.addr, "acme.erp.test", "/", &[])
+}
+
+/// Sends a good request followed by a bad one on one connection: the first is served, the
+/// second answered 400 with `marker` in the answer, and the upstream saw only `first`.
+fn assert_refused_after(bytes: &[u8], first: &str, marker: &str) {
+    let (out, lines) = one_connection(bytes);
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(
+        out.contains("HTTP/1.1 400") && out.contains(marker),
+        "{out}"
+    );
+    assert_eq!(lines, [first]);
+}
+
 /// Sends `bytes` on one connection to a fresh proxy; returns everything that came back and
 /// the request lines the upstream received.
 fn one_connection(bytes: &[u8]) -> (String, Vec<String>) {
-    common::env();
-    let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(&up, ""));
+    let (up, p) = common::proxy("");
     let out = String::from_utf8_lossy(&client::raw_all(p.addr, bytes)).into_owned();
     (
         out,
@@ -178,9 +196,7 @@ fn all_unhealthy_is_503_with_retry_after() {
 
 #[test]
 fn large_bodies_stream_both_ways() {
-    common::env();
-    let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(&up, "  limits: { max_body: 8MiB }"));
+    let (up, p) = common::proxy("  limits: { max_body: 8MiB }");
     let body = vec![b'z'; 3 << 20];
     let r = client::request(p.addr, "PUT", "acme.erp.test", "/web/binary", &[], &body);
     assert_eq!(r.status, 200);
@@ -236,20 +252,12 @@ fn pipelined_requests_are_answered_in_order() {
 
 #[test]
 fn a_smuggled_request_after_a_good_one_is_refused_and_never_forwarded() {
-    let (out, lines) = one_connection(b"GET /ok HTTP/1.1\r\nHost: acme.erp.test\r\n\r\nPOST /x HTTP/1.1\r\nHost: acme.erp.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: acme.erp.test\r\n\r\n");
-    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
-    assert!(
-        out.contains("HTTP/1.1 400") && out.contains("application/problem+json"),
-        "{out}"
-    );
-    assert_eq!(lines, ["GET /ok HTTP/1.1"]);
+    assert_refused_after(b"GET /ok HTTP/1.1\r\nHost: acme.erp.test\r\n\r\nPOST /x HTTP/1.1\r\nHost: acme.erp.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: acme.erp.test\r\n\r\n", "GET /ok HTTP/1.1", "application/problem+json");
 }
 
 #[test]
 fn h2c_prior_knowledge_is_served() {
-    common::env();
-    let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(&up, ""));
+    let (up, p) = common::proxy("");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -277,28 +285,15 @@ fn h2c_prior_knowledge_is_served() {
 
 #[test]
 fn an_upgrade_that_was_refused_keeps_the_connection_strict() {
-    let (out, lines) = one_connection(b"GET /ws HTTP/1.1\r\nHost: acme.erp.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nPOST /x HTTP/1.1\r\nHost: acme.erp.test\r\nTransfer_Encoding: chunked\r\n\r\n0\r\n\r\n");
-    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
-    assert!(
-        out.contains("HTTP/1.1 400") && out.contains("mimics a framing field"),
-        "{out}"
-    );
-    assert_eq!(lines, ["GET /ws HTTP/1.1"]);
+    assert_refused_after(b"GET /ws HTTP/1.1\r\nHost: acme.erp.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nPOST /x HTTP/1.1\r\nHost: acme.erp.test\r\nTransfer_Encoding: chunked\r\n\r\n0\r\n\r\n", "GET /ws HTTP/1.1", "mimics a framing field");
 }
 
 #[test]
 fn ambiguous_upstream_framing_is_a_502_not_a_desync() {
-    common::env();
-    let up = RecordingUpstream::with(Behavior::Raw(
-        "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 20\r\n\r\nok".into(),
-    ));
-    let p = TestProxy::start(&common::config(&up, ""));
-    let r = client::get(p.addr, "acme.erp.test", "/", &[]);
+    let r = get_answered_by("HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 20\r\n\r\nok");
     assert_eq!(r.status, 502, "{}", r.text());
     // Chunked wins over Content-Length, and the client gets consistent framing.
-    let up2 = RecordingUpstream::with(Behavior::Raw("HTTP/1.1 200 OK\r\ncontent-length: 99\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n".into()));
-    let p2 = TestProxy::start(&common::config(&up2, ""));
-    let r = client::get(p2.addr, "acme.erp.test", "/", &[]);
+    let r = get_answered_by("HTTP/1.1 200 OK\r\ncontent-length: 99\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
     assert_eq!((r.status, r.text().as_str()), (200, "ok"));
     assert_ne!(r.header("content-length"), Some("99"));
 }
@@ -317,9 +312,7 @@ fn a_stale_pooled_connection_is_replaced_transparently() {
 
 #[test]
 fn expect_100_continue_is_answered_only_when_the_body_is_wanted() {
-    common::env();
-    let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(&up, ""));
+    let (up, p) = common::proxy("");
     let mut s = client::connect(p.addr);
     s.write_all(b"POST /web HTTP/1.1\r\nHost: acme.erp.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n").expect("write");
     let interim = client::read_response(&mut s, true);
@@ -337,9 +330,7 @@ fn expect_100_continue_is_answered_only_when_the_body_is_wanted() {
 
 #[test]
 fn http10_keep_alive_is_confirmed_and_honoured() {
-    common::env();
-    let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(&up, ""));
+    let (up, p) = common::proxy("");
     let mut s = client::connect(p.addr);
     for _ in 0..2 {
         s.write_all(b"GET / HTTP/1.0\r\nHost: acme.erp.test\r\nConnection: keep-alive\r\n\r\n")
@@ -353,9 +344,7 @@ fn http10_keep_alive_is_confirmed_and_honoured() {
 
 #[test]
 fn broken_chunked_request_body_gets_an_answer_then_close() {
-    common::env();
-    let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(&up, ""));
+    let (up, p) = common::proxy("");
     let out = String::from_utf8_lossy(&client::raw_all(p.addr, b"POST /x HTTP/1.1\r\nHost: acme.erp.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\nGET /next HTTP/1.1\r\nHost: acme.erp.test\r\n\r\n")).into_owned();
     assert!(
         out.starts_with("HTTP/1.1 400") || out.starts_with("HTTP/1.1 502"),
@@ -374,12 +363,10 @@ fn broken_chunked_request_body_gets_an_answer_then_close() {
 
 #[test]
 fn unsupported_upstream_transfer_coding_is_a_502() {
-    common::env();
-    let up = RecordingUpstream::with(Behavior::Raw(
-        "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n".into(),
-    ));
-    let p = TestProxy::start(&common::config(&up, ""));
-    assert_eq!(client::get(p.addr, "acme.erp.test", "/", &[]).status, 502);
+    let r = get_answered_by(
+        "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+    );
+    assert_eq!(r.status, 502);
 }
 
 #[test]

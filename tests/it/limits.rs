@@ -8,14 +8,14 @@ use switchyard_test_support::client;
 use switchyard_test_support::proxy::TestProxy;
 use switchyard_test_support::upstream::RecordingUpstream;
 
+/// A recording upstream and a proxy in front of it with these `server.limits`.
+fn proxy_with(limits: &str) -> (RecordingUpstream, TestProxy) {
+    common::proxy(&format!("  limits: {{ {limits} }}"))
+}
+
 #[test]
 fn slow_head_gets_408_and_idle_connection_is_closed() {
-    common::env();
-    let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(
-        &up,
-        "  limits: { header_timeout: 300ms, idle_timeout: 400ms }",
-    ));
+    let (up, p) = proxy_with("header_timeout: 300ms, idle_timeout: 400ms");
     let mut s = client::connect(p.addr);
     s.write_all(b"GET / HTTP/1.1\r\nHost: acme.erp.test\r\n")
         .expect("write");
@@ -43,9 +43,7 @@ fn slow_head_gets_408_and_idle_connection_is_closed() {
 
 #[test]
 fn max_connections_holds_extra_connections_until_one_closes() {
-    common::env();
-    let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(&up, "  limits: { max_connections: 2 }"));
+    let (_up, p) = proxy_with("max_connections: 2");
     let mut held: Vec<_> = (0..2)
         .map(|_| {
             let mut s = client::connect(p.addr);
@@ -76,12 +74,7 @@ fn max_connections_holds_extra_connections_until_one_closes() {
 
 #[test]
 fn a_head_dripped_byte_by_byte_still_times_out() {
-    common::env();
-    let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(
-        &up,
-        "  limits: { header_timeout: 300ms, idle_timeout: 5s }",
-    ));
+    let (up, p) = proxy_with("header_timeout: 300ms, idle_timeout: 5s");
     let mut s = client::connect(p.addr);
     s.set_nonblocking(true).expect("nonblocking");
     let t = Instant::now();

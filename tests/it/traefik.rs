@@ -6,15 +6,11 @@ use crate::common;
 use std::time::Duration;
 use switchyard_test_support::client;
 use switchyard_test_support::eventually;
-use switchyard_test_support::proxy::TestProxy;
 use switchyard_test_support::traefik::Traefik;
-use switchyard_test_support::upstream::RecordingUpstream;
 
 #[test]
 fn traefik_forwards_through_switchyard_transparently() {
-    common::env();
-    let up = RecordingUpstream::start();
-    let p = TestProxy::start(&common::config(&up, "  trusted_proxies: [127.0.0.1/32]"));
+    let (up, p) = common::proxy("  trusted_proxies: [127.0.0.1/32]");
     let t = Traefik::start(p.addr);
     // Traefik answers 404 until its file provider has loaded: poll until switchyard answers.
     let r = eventually(Duration::from_secs(30), || {

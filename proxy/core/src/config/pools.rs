@@ -130,44 +130,32 @@ pub fn compile(
             .enumerate()
             .filter_map(|(i, e)| endpoint(e, &format!("{path}.endpoints[{i}]"), errs))
             .collect();
-        let health = p.health.as_ref().map(|h| {
-            if !h.path.starts_with('/') {
-                errs.at(format!("{path}.health.path"), "must start with '/'");
-            }
-            HealthCheck {
-                path: h.path.clone(),
-                interval: duration(
-                    &h.interval,
-                    Duration::from_secs(5),
-                    &format!("{path}.health.interval"),
-                    errs,
-                ),
-                timeout: duration(
-                    &h.timeout,
-                    Duration::from_secs(1),
-                    &format!("{path}.health.timeout"),
-                    errs,
-                ),
-            }
+        // A duration field of this pool, by its path under `pools.<name>`, with its default.
+        let mut dur = |v: &Option<String>, secs: u64, field: &str| {
+            duration(
+                v,
+                Duration::from_secs(secs),
+                &format!("{path}.{field}"),
+                errs,
+            )
+        };
+        let health = p.health.as_ref().map(|h| HealthCheck {
+            path: h.path.clone(),
+            interval: dur(&h.interval, 5, "health.interval"),
+            timeout: dur(&h.timeout, 1, "health.timeout"),
         });
-        let t = &p.timeouts;
+        let connect_timeout = dur(&p.timeouts.connect, 1, "timeouts.connect");
+        let request_timeout = dur(&p.timeouts.request, 60, "timeouts.request");
+        if p.health.as_ref().is_some_and(|h| !h.path.starts_with('/')) {
+            errs.at(format!("{path}.health.path"), "must start with '/'");
+        }
         ids.insert(name.clone(), PoolId(pools.len()));
         pools.push(Pool {
             name: name.clone(),
             endpoints,
             health,
-            connect_timeout: duration(
-                &t.connect,
-                Duration::from_secs(1),
-                &format!("{path}.timeouts.connect"),
-                errs,
-            ),
-            request_timeout: duration(
-                &t.request,
-                Duration::from_secs(60),
-                &format!("{path}.timeouts.request"),
-                errs,
-            ),
+            connect_timeout,
+            request_timeout,
         });
     }
     (pools, ids)

@@ -113,16 +113,11 @@ impl ChunkedScanner {
                     continue;
                 }
                 Chunk::DataCr => {
-                    if b != b'\r' {
-                        return bad("chunk data longer than its size");
-                    }
-                    self.state = Chunk::DataLf;
+                    self.state = expect(b, b'\r', Chunk::DataLf, "chunk data longer than its size")?
                 }
                 Chunk::DataLf => {
-                    if b != b'\n' {
-                        return bad("bare CR after chunk data");
-                    }
-                    (self.state, self.digits) = (Chunk::Size, 0);
+                    self.state = expect(b, b'\n', Chunk::Size, "bare CR after chunk data")?;
+                    self.digits = 0;
                 }
                 Chunk::TrailerStart => match b {
                     b'\r' => self.state = Chunk::FinalLf,
@@ -135,10 +130,7 @@ impl ChunkedScanner {
                     _ => {}
                 },
                 Chunk::TrailerLf => {
-                    if b != b'\n' {
-                        return bad("bare CR in trailer");
-                    }
-                    self.state = Chunk::TrailerStart;
+                    self.state = expect(b, b'\n', Chunk::TrailerStart, "bare CR in trailer")?
                 }
                 Chunk::FinalLf => {
                     if b != b'\n' {
@@ -151,5 +143,14 @@ impl ChunkedScanner {
             i += 1;
         }
         Ok(None)
+    }
+}
+
+/// The one byte a framing state allows, and the state it leads to.
+fn expect(b: u8, want: u8, next: Chunk, why: &'static str) -> Result<Chunk, HeadError> {
+    if b == want {
+        Ok(next)
+    } else {
+        Err(HeadError::Malformed(why))
     }
 }
