@@ -4,12 +4,16 @@
 
 #[path = "it/admin.rs"]
 mod admin;
+#[path = "it/canary.rs"]
+mod canary;
 #[path = "it/cli.rs"]
 mod cli;
 #[path = "it/common.rs"]
 mod common;
 #[path = "it/corpus.rs"]
 mod corpus;
+#[path = "it/ctl.rs"]
+mod ctl;
 #[path = "it/demo.rs"]
 mod demo;
 #[path = "it/drain.rs"]

@@ -69,6 +69,22 @@ fn demo_serves_what_it_prints() {
         client::get(data, "acme.preview.localhost", "/web", &[]).json()["upstream"],
         "odoo-canary"
     );
+    let pilot = client::get(data, "globex.erp.localhost", "/web", &[]);
+    assert_eq!(pilot.header("x-switchyard-variant"), Some("canary"));
+    assert_eq!(pilot.json()["upstream"], "odoo-canary");
+    let set = client::admin(
+        admin,
+        "PUT",
+        "/api/v1/routes/odoo/canary",
+        Some(&token),
+        &[],
+        br#"{"weight": 100, "reason": "demo"}"#,
+    );
+    assert_eq!(set.status, 200, "{}", set.text());
+    let initech = client::get(data, "initech.erp.localhost", "/web", &[]);
+    assert_eq!(initech.json()["upstream"], "odoo-canary");
+    let acme = client::get(data, "acme.erp.localhost", "/web", &[]);
+    assert_eq!(acme.json()["upstream"], "odoo-stable", "excluded tenant");
     let s = client::admin(admin, "GET", "/api/v1/status", Some(&token), &[], b"");
     assert_eq!(s.status, 200, "{}", s.text());
     assert_eq!(

@@ -20,6 +20,7 @@ mod tests {
             path_prefix: prefix.into(),
             methods: None,
             stable: PoolId(0),
+            canary: None,
         }
     }
 

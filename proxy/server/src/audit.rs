@@ -31,6 +31,9 @@ pub struct AuditEntry {
     pub ticket: Option<String>,
     /// `applied`, `refused`, …
     pub result: String,
+    /// How the change moves production risk (governance mutations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<switchyard_core::change::Risk>,
 }
 
 impl AuditEntry {
@@ -45,6 +48,7 @@ impl AuditEntry {
             reason: String::new(),
             ticket: None,
             result: "applied".into(),
+            risk: None,
         }
     }
     /// Sets before/after.
@@ -56,6 +60,11 @@ impl AuditEntry {
     /// Sets the reason.
     pub fn reason(mut self, r: &str) -> Self {
         self.reason = r.into();
+        self
+    }
+    /// Sets the risk classification.
+    pub fn risk(mut self, r: switchyard_core::change::Risk) -> Self {
+        self.risk = Some(r);
         self
     }
     /// Sets the result.

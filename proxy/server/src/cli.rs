@@ -1,6 +1,6 @@
-//! The `switchyard` command line (SPEC §1): `run`, `check`, `schema`, `demo`, `audit verify`.
-//! Each subcommand is a small function returning an exit code; `ctl` arrives with the issues
-//! that add its endpoints.
+//! The `switchyard` command line (SPEC §1): `run`, `check`, `schema`, `demo`, `audit verify`
+//! and the admin client `ctl` ([`crate::ctl`]). Each subcommand is a small function returning
+//! an exit code.
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -51,6 +51,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: AuditCmd,
     },
+    /// Admin client: drive a running proxy through its admin API.
+    Ctl(crate::ctl::CtlArgs),
 }
 
 #[derive(Subcommand)]
@@ -76,6 +78,7 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Cmd::Demo { listen, admin } => crate::demo::run(&listen, &admin),
+        Cmd::Ctl(args) => crate::ctl::run(args),
         Cmd::Audit {
             cmd: AuditCmd::Verify { file },
         } => match crate::audit::verify(&file) {

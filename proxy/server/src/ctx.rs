@@ -44,6 +44,10 @@ pub struct RequestCtx {
     pub tenant_idx: Option<usize>,
     /// Pool index in the snapshot.
     pub pool: Option<usize>,
+    /// The release picked, on routes with a canary.
+    pub variant: Option<switchyard_core::canary::Variant>,
+    /// A `Set-Cookie` value pinning a new canary bucket.
+    pub set_cookie: Option<http::HeaderValue>,
     /// Endpoint used.
     pub endpoint: Option<String>,
     /// Response status.
@@ -68,6 +72,8 @@ impl RequestCtx {
             route: None,
             tenant_idx: None,
             pool: None,
+            variant: None,
+            set_cookie: None,
             endpoint: None,
             status: 0,
             reason: "forward",

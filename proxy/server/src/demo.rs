@@ -130,7 +130,9 @@ config (edit it; changes apply live): {cfg}
 admin token: {token}
 
 Try:
-  curl -s -H 'Host: acme.erp.localhost' http://{d}/web/login              # tenant acme → odoo-stable
+  curl -s -H 'Host: acme.erp.localhost' http://{d}/web/login              # tenant acme → odoo-stable (excluded from canary)
+  curl -si -H 'Host: globex.erp.localhost' http://{d}/web                 # pilot tenant → odoo-canary (X-Switchyard-Variant)
+  curl -si -H 'Host: initech.erp.localhost' -H 'X-Canary: always' http://{d}/web   # tester override → canary
   curl -s -H 'Host: globex.erp.localhost' http://{d}/web//./login         # one canonical path: /web/login
   curl -s -H 'Host: zeta.erp.localhost' http://{d}/web                    # unknown tenant → 404 problem+json
   curl -s -H 'Host: acme.erp.localhost' -H 'X-Forwarded-For: 6.6.6.6' -H 'X-Odoo-Dbfilter: .*' http://{d}/  # spoofed headers stripped
@@ -138,6 +140,11 @@ Try:
   curl -s -H 'Host: acme.preview.localhost' http://{d}/web                # → odoo-canary
   curl -s -H 'Authorization: Bearer {token}' http://{a}/api/v1/status
   curl -s -X POST -H 'Authorization: Bearer {token}' http://{a}/api/v1/reload
+  export SWITCHYARD_ADMIN_URL=http://{a} SWITCHYARD_TOKEN={token}
+  switchyard ctl status                                                    # routes, weights, pools
+  switchyard ctl canary set odoo 50 --reason "widen the pilot"             # live, audited
+  switchyard ctl canary ramp odoo start --reason "release 17.0.5"          # 10 → 25 → 50 → 100 every minute
+  switchyard ctl canary rollback odoo --reason "bad build"                 # weight 0 at once
   curl -s http://{a}/metrics | grep switchyard_requests_total
 
 Stop with Ctrl-C (drains in-flight requests first).

@@ -3,9 +3,12 @@
 //! once per request, the long-lived runtime parts (upstream registry, metrics, access log,
 //! audit log) and the reload path: read → compile off the request path → build → one atomic
 //! store. On any error the last good snapshot keeps serving and the status says why.
+//! Canary overrides read from the state backend are resolved into each snapshot
+//! ([`Snapshot::canary`]); a change of overrides stores a new snapshot of the same version.
 
 use crate::access_log::AccessLog;
 use crate::audit::{AuditEntry, AuditLog};
+use crate::canary::{self, Effective, Guards, Overrides};
 use crate::forward::{pools, PoolRuntime};
 use crate::health::Registry;
 use crate::metrics::Metrics;
@@ -15,8 +18,10 @@ use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
+use switchyard_core::canary::guard::GuardWindow;
 use switchyard_core::config::{self, Config, ConfigError};
+use switchyard_state::Store;
 
 /// One immutable generation of configuration.
 pub struct Snapshot {
@@ -27,9 +32,13 @@ pub struct Snapshot {
     /// When it went live.
     pub loaded_at: SystemTime,
     /// The compiled config.
-    pub config: Config,
+    pub config: Arc<Config>,
     /// Pool runtimes, indexed like `config.pools`.
     pub pools: Vec<Arc<PoolRuntime>>,
+    /// The canary weight in force per route (config ⊕ overrides), indexed like `config.routes`.
+    pub canary: Vec<Effective>,
+    /// Guard windows per route (routes with `canary.guard`), indexed like `config.routes`.
+    pub guards: Vec<Option<Arc<Mutex<GuardWindow>>>>,
 }
 
 /// What started a reload.
@@ -79,7 +88,15 @@ pub struct Shared {
     pub last_reload: Mutex<Option<ReloadStatus>>,
     /// True once SIGTERM was received.
     pub draining: AtomicBool,
-    /// Serialises reloads.
+    /// The state backend.
+    store: Store,
+    /// Canary overrides as last read from the backend.
+    pub overrides: Mutex<Overrides>,
+    /// Guard windows by route name (they outlive snapshots).
+    pub guards: Guards,
+    /// The origin of the monotonic clock guards are fed with.
+    pub started: Instant,
+    /// Serialises reloads and snapshot rebuilds.
     reload_lock: tokio::sync::Mutex<()>,
 }
 
@@ -100,36 +117,148 @@ pub fn load_file(path: &std::path::Path) -> Result<(Config, String), Vec<ConfigE
     Ok((cfg, sha256_hex(text.as_bytes())))
 }
 
+/// Milliseconds since the Unix epoch (wall clock; ramp schedules are shared by replicas).
+pub fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// What a new shared state starts from.
+pub struct Start {
+    /// The config file.
+    pub config_path: PathBuf,
+    /// Its compiled contents.
+    pub config: Config,
+    /// Its hash.
+    pub hash: String,
+    /// The opened audit log.
+    pub audit: AuditLog,
+    /// The opened state backend.
+    pub store: Store,
+    /// Canary overrides read from it.
+    pub overrides: Overrides,
+}
+
 impl Shared {
     /// Builds the shared state around the first config.
-    pub fn new(config_path: PathBuf, cfg: Config, hash: String, audit: AuditLog) -> Arc<Self> {
+    pub fn new(start: Start) -> Arc<Self> {
+        let cfg = start.config;
         let registry = Arc::new(Registry::new(cfg.server.workers));
         let metrics = Arc::new(Metrics::new());
         let workers = cfg.server.workers;
         let access_log = AccessLog::start(cfg.observability.access_log);
+        let guards = Guards::default();
         let snap = Snapshot {
             version: 1,
             pools: pools(&cfg.pools, &registry),
-            hash,
+            hash: start.hash,
             loaded_at: SystemTime::now(),
-            config: cfg,
+            canary: canary::effective(&cfg, &start.overrides),
+            guards: guards.for_config(&cfg),
+            config: Arc::new(cfg),
         };
         metrics
             .config_info
             .with_label_values(&["1", &snap.hash[..12]])
             .set(1);
+        metrics.set_canary_weights(&snap);
         Arc::new(Shared {
             live: ArcSwap::from_pointee(snap),
             registry,
             metrics,
             access_log,
-            audit,
-            config_path,
+            audit: start.audit,
+            config_path: start.config_path,
             workers,
             last_reload: Mutex::new(None),
             draining: AtomicBool::new(false),
+            store: start.store,
+            overrides: Mutex::new(start.overrides),
+            guards,
+            started: Instant::now(),
             reload_lock: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// The state backend.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Re-reads the canary overrides and, if they changed, stores a snapshot with the new
+    /// weights (same version: the config did not change). A backend error keeps the last
+    /// known overrides.
+    pub async fn refresh_canary(&self) {
+        let read = match self.store.get_all(canary::NS).await {
+            Ok(raw) => raw,
+            Err(e) => {
+                eprintln!(
+                    "{}",
+                    serde_json::json!({"level": "warn", "msg": "canary overrides unreadable", "error": e.to_string()})
+                );
+                return;
+            }
+        };
+        let (fresh, bad) = canary::parse_all(read);
+        for route in bad {
+            eprintln!(
+                "{}",
+                serde_json::json!({"level": "warn", "msg": "ignoring an unreadable canary override", "route": route})
+            );
+        }
+        let _one_at_a_time = self.reload_lock.lock().await;
+        {
+            let mut cur = self.overrides.lock().unwrap_or_else(|e| e.into_inner());
+            if *cur == fresh {
+                return;
+            }
+            *cur = fresh;
+        }
+        let old = self.live.load_full();
+        self.store_snapshot(
+            old.version,
+            old.hash.clone(),
+            old.loaded_at,
+            old.config.clone(),
+            old.pools.clone(),
+        );
+    }
+
+    /// Builds and stores a snapshot with the current overrides resolved.
+    fn store_snapshot(
+        &self,
+        version: u64,
+        hash: String,
+        loaded_at: SystemTime,
+        config: Arc<Config>,
+        pools: Vec<Arc<PoolRuntime>>,
+    ) {
+        let canary = {
+            let o = self.overrides.lock().unwrap_or_else(|e| e.into_inner());
+            canary::effective(&config, &o)
+        };
+        let snap = Snapshot {
+            version,
+            hash,
+            loaded_at,
+            guards: self.guards.for_config(&config),
+            canary,
+            config,
+            pools,
+        };
+        self.metrics.set_canary_weights(&snap);
+        self.live.store(Arc::new(snap));
+    }
+
+    /// Forgets a route's guard samples (after its weight changed).
+    pub fn reset_guard(&self, route: &str) {
+        let snap = self.live.load();
+        if let Some(i) = snap.config.routes.iter().position(|r| r.name == route) {
+            if let Some(Some(g)) = snap.guards.get(i) {
+                g.lock().unwrap_or_else(|e| e.into_inner()).reset();
+            }
+        }
     }
 
     /// Starts health checks for the current snapshot (call on the control runtime).
@@ -179,16 +308,9 @@ impl Shared {
             Ok((cfg, hash)) => {
                 status.needs_restart = restart_only_changes(&old.config, &cfg);
                 let version = old.version + 1;
-                let snap = Snapshot {
-                    version,
-                    pools: pools(&cfg.pools, &self.registry),
-                    hash,
-                    loaded_at: SystemTime::now(),
-                    config: cfg,
-                };
                 // Audited first: a change that cannot be audited is not made.
                 let entry = AuditEntry::new(actor, "config.reload", "config")
-                    .state(&old.hash, &snap.hash)
+                    .state(&old.hash, &hash)
                     .reason(&format!("{trigger:?}"))
                     .result("applied");
                 if let Err(e) = self.audit.append(entry) {
@@ -196,15 +318,15 @@ impl Shared {
                     status.errors.push(e);
                     self.metrics.reloads.with_label_values(&["failure"]).inc();
                 } else {
-                    self.registry
-                        .reconcile_checks(&snap.config.pools, &self.metrics);
+                    self.registry.reconcile_checks(&cfg.pools, &self.metrics);
                     self.metrics.config_info.reset();
                     self.metrics
                         .config_info
-                        .with_label_values(&[&version.to_string(), &snap.hash[..12]])
+                        .with_label_values(&[&version.to_string(), &hash[..12]])
                         .set(1);
                     self.metrics.reloads.with_label_values(&["success"]).inc();
-                    self.live.store(Arc::new(snap));
+                    let pools = pools(&cfg.pools, &self.registry);
+                    self.store_snapshot(version, hash, SystemTime::now(), Arc::new(cfg), pools);
                 }
             }
         }
@@ -242,6 +364,9 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<String> {
     }
     if old.state.data_dir != new.state.data_dir {
         v.push("state.data_dir".to_owned());
+    }
+    if old.state.backend != new.state.backend {
+        v.push("state.backend".to_owned());
     }
     if old.observability.access_log != new.observability.access_log {
         v.push("observability.access_log".to_owned());

@@ -3,8 +3,10 @@
 //! paths or header values.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
+use switchyard_core::canary::Variant;
 
 /// The proxy's metric families.
 pub struct Metrics {
@@ -24,6 +26,10 @@ pub struct Metrics {
     pub config_info: IntGaugeVec,
     /// `switchyard_connections_open{listener}`.
     pub connections: IntGaugeVec,
+    /// `switchyard_canary_weight{route}` (percent in force).
+    pub canary_weight: GaugeVec,
+    /// `switchyard_canary_rollbacks_total{route,cause}` (`manual`, `error_rate`, `latency`).
+    pub canary_rollbacks: IntCounterVec,
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -85,6 +91,20 @@ impl Metrics {
             ),
             &["listener"],
         ));
+        let canary_weight = must(GaugeVec::new(
+            Opts::new(
+                "switchyard_canary_weight",
+                "Canary weight in force, percent.",
+            ),
+            &["route"],
+        ));
+        let canary_rollbacks = must(IntCounterVec::new(
+            Opts::new(
+                "switchyard_canary_rollbacks_total",
+                "Canary rollbacks by route and cause (manual or the guard's breach cause).",
+            ),
+            &["route", "cause"],
+        ));
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
@@ -93,6 +113,8 @@ impl Metrics {
             Box::new(reloads.clone()),
             Box::new(config_info.clone()),
             Box::new(connections.clone()),
+            Box::new(canary_weight.clone()),
+            Box::new(canary_rollbacks.clone()),
         ] {
             must(registry.register(c));
         }
@@ -105,6 +127,20 @@ impl Metrics {
             reloads,
             config_info,
             connections,
+            canary_weight,
+            canary_rollbacks,
+        }
+    }
+
+    /// Sets `switchyard_canary_weight` for the routes of a snapshot (others removed).
+    pub fn set_canary_weights(&self, snap: &crate::live::Snapshot) {
+        self.canary_weight.reset();
+        for (r, eff) in snap.config.routes.iter().zip(&snap.canary) {
+            if r.canary.is_some() {
+                self.canary_weight
+                    .with_label_values(&[r.name.as_str()])
+                    .set(eff.weight.percent());
+            }
         }
     }
 
@@ -141,13 +177,15 @@ pub struct RequestLabels<'a> {
     pub route: Option<(usize, &'a str)>,
     /// Tenant index and name.
     pub tenant: Option<(usize, &'a str)>,
+    /// The release that served it.
+    pub variant: Variant,
     /// Response status.
     pub status: u16,
     /// The proxy answered itself.
     pub rejected: bool,
 }
 
-type RequestKey = (usize, usize, u16, bool);
+type RequestKey = (usize, usize, Variant, u16, bool);
 
 #[derive(Default)]
 struct Handles {
@@ -179,6 +217,7 @@ impl Metrics {
             let key = (
                 l.route.map_or(usize::MAX, |r| r.0),
                 l.tenant.map_or(usize::MAX, |t| t.0),
+                l.variant,
                 l.status / 100,
                 l.rejected,
             );
@@ -189,7 +228,7 @@ impl Metrics {
                     let labels = [
                         l.route.map_or("", |r| r.1),
                         l.tenant.map_or("", |t| t.1),
-                        "stable",
+                        l.variant.as_str(),
                         code_class(l.status),
                         decision,
                     ];

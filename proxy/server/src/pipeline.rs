@@ -11,11 +11,14 @@ use crate::forward::{self, RespBody};
 use crate::live::{Shared, Snapshot};
 use crate::metrics::{code_class, RequestLabels};
 use crate::rescue::{self, Reject};
-use crate::stages::{identify, respond, target, trust};
-use http::{header, Request, Response};
+use crate::stages::{canary, identify, respond, target, trust};
+use http::{header, HeaderName, HeaderValue, Request, Response};
 use http_body_util::{Either, Limited};
 use std::convert::Infallible;
 use std::sync::Arc;
+use switchyard_core::canary::Variant;
+
+static X_SWITCHYARD_VARIANT: HeaderName = HeaderName::from_static("x-switchyard-variant");
 
 /// A data-plane worker: the shared state and its index (which selects its upstream clients).
 pub struct Worker {
@@ -94,10 +97,20 @@ async fn run(
         return Err(Reject::BodyTooLarge(max_body));
     }
 
-    // 9. Forward — the route's pool, next healthy endpoint, timeouts, one safe retry.
-    let route = &cfg.routes[id.route];
-    let pool = &snap.pools[route.stable.0];
-    ctx.pool = Some(route.stable.0);
+    // 9. Canary pick — the tenant's or route's pools; the sticky bucket against the weight
+    //    in force (config ⊕ runtime override, resolved into the snapshot).
+    let pick = canary::pick(snap, id.route, id.tenant, req.headers_mut(), conn);
+    ctx.variant = pick.variant;
+    if let (Some(b), Some((_, c))) = (pick.new_bucket, &cfg.routes[id.route].canary) {
+        ctx.set_cookie = HeaderValue::try_from(canary::set_cookie(&c.cookie, b, conn.tls)).ok();
+    }
+    if let Some(reason) = pick.reason {
+        ctx.reason = reason.as_str();
+    }
+
+    // Forward — next healthy endpoint of that pool, timeouts, one safe retry.
+    let pool = &snap.pools[pick.pool.0];
+    ctx.pool = Some(pick.pool.0);
     let (mut parts, body) = req.into_parts();
     if let Some(uri) = target.forward_uri() {
         parts.uri = uri.map_err(|_| Reject::Path(switchyard_core::path::PathError::NotAbsolute))?;
@@ -144,14 +157,34 @@ fn finish(snap: &Snapshot, shared: &Shared, ctx: &RequestCtx, resp: &mut Respons
         resp.headers_mut()
             .insert(trust::X_REQUEST_ID.clone(), ctx.request_id.clone());
     }
+    if let (Some(v), true) = (ctx.variant, cfg.observability.variant_header) {
+        resp.headers_mut().insert(
+            X_SWITCHYARD_VARIANT.clone(),
+            HeaderValue::from_static(v.as_str()),
+        );
+    }
     let status = resp.status().as_u16();
+    let elapsed = ctx.started.elapsed();
+    if let Some(cookie) = &ctx.set_cookie {
+        resp.headers_mut()
+            .append(header::SET_COOKIE, cookie.clone());
+    }
+    if let (Some(r), Some(v)) = (ctx.route, ctx.variant) {
+        // The guard judges what the proxy measured: upstream 5xx and the proxy's own 502/504.
+        if let Some(Some(g)) = snap.guards.get(r) {
+            let now = shared.started.elapsed();
+            g.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .record(now, v, status >= 500, elapsed);
+        }
+    }
     let route = ctx.route.map_or("", |i| cfg.routes[i].name.as_str());
     let tenant = ctx.tenant_idx.map_or("", |i| cfg.tenants.names[i].as_str());
-    let elapsed = ctx.started.elapsed();
     let labels = RequestLabels {
         version: snap.version,
         route: ctx.route.map(|i| (i, route)),
         tenant: ctx.tenant_idx.map(|i| (i, tenant)),
+        variant: ctx.variant.unwrap_or(Variant::Stable),
         status,
         rejected: ctx.rejected,
     };
@@ -166,6 +199,7 @@ fn finish(snap: &Snapshot, shared: &Shared, ctx: &RequestCtx, resp: &mut Respons
             "route": route,
             "tenant": tenant,
             "pool": ctx.pool.map(|i| cfg.pools[i].name.as_str()),
+            "variant": ctx.variant.map(Variant::as_str),
             "endpoint": ctx.endpoint,
             "status": status,
             "duration_ms": elapsed.as_secs_f64() * 1000.0,
@@ -182,7 +216,13 @@ pub fn observe_gate_reject(shared: &Shared, reject: &Reject, request_id: &str) {
     shared
         .metrics
         .requests
-        .with_label_values(&["", "", "stable", code_class(p.status), "reject"])
+        .with_label_values(&[
+            "",
+            "",
+            Variant::Stable.as_str(),
+            code_class(p.status),
+            "reject",
+        ])
         .inc();
     if shared.access_log.enabled() {
         let line = serde_json::json!({

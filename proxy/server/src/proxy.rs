@@ -6,7 +6,7 @@
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::listener::{self, Bound};
-use crate::live::{load_file, Shared, Trigger};
+use crate::live::{load_file, Shared, Start, Trigger};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -46,7 +46,20 @@ pub fn start(opts: Options) -> Result<Running, Vec<String>> {
     let audit = AuditLog::open(&cfg.state.data_dir.join("audit.log"))
         .map_err(|e| vec![format!("state.data_dir: {e}")])?;
     let admin_addr = cfg.admin.listen;
-    let shared = Shared::new(opts.config_path.clone(), cfg, hash.clone(), audit);
+    // The control runtime exists first: the state backend's background tasks live on it.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| vec![format!("control runtime: {e}")])?;
+    let (store, overrides) = rt.block_on(open_state(&cfg.state))?;
+    let shared = Shared::new(Start {
+        config_path: opts.config_path.clone(),
+        config: cfg,
+        hash: hash.clone(),
+        audit,
+        store,
+        overrides,
+    });
     let _ = shared
         .audit
         .append(AuditEntry::new("system", "proxy.start", "config").state((), &hash));
@@ -60,7 +73,7 @@ pub fn start(opts: Options) -> Result<Running, Vec<String>> {
         let (shared, tx2) = (shared.clone(), tx.clone());
         std::thread::Builder::new()
             .name("switchyard-control".into())
-            .spawn(move || control(shared, admin, opts, rx, tx2))
+            .spawn(move || control(rt, shared, admin, opts, rx, tx2))
             .map_err(|e| vec![e.to_string()])?
     };
     Ok(Running {
@@ -73,22 +86,56 @@ pub fn start(opts: Options) -> Result<Running, Vec<String>> {
     })
 }
 
+/// Opens the state backend and reads the canary overrides. A redis that is down at start is
+/// not fatal: the proxy serves config values and applies overrides once redis answers.
+async fn open_state(
+    state: &switchyard_core::config::StateConfig,
+) -> Result<(switchyard_state::Store, crate::canary::Overrides), Vec<String>> {
+    use switchyard_core::config::Backend;
+    let backend = match &state.backend {
+        Backend::Local => switchyard_state::BackendConfig::Local {
+            data_dir: state.data_dir.clone(),
+        },
+        Backend::Redis {
+            url,
+            prefix,
+            timeout,
+        } => switchyard_state::BackendConfig::Redis {
+            settings: switchyard_state::RedisSettings {
+                url: url.clone(),
+                prefix: prefix.clone(),
+                timeout: *timeout,
+            },
+        },
+    };
+    let store = switchyard_state::Store::open(&backend)
+        .await
+        .map_err(|e| vec![format!("state: {e}")])?;
+    let overrides = match store.get_all(crate::canary::NS).await {
+        Ok(raw) => crate::canary::parse_all(raw).0,
+        Err(e) if store.backend_name() == "redis" => {
+            eprintln!(
+                "{}",
+                serde_json::json!({"level": "warn", "msg": "redis unreachable at start; serving config canary weights until it answers", "error": e.to_string()})
+            );
+            Default::default()
+        }
+        Err(e) => return Err(vec![format!("state: {e}")]),
+    };
+    Ok((store, overrides))
+}
+
 fn control(
+    rt: tokio::runtime::Runtime,
     shared: Arc<Shared>,
     admin: std::net::TcpListener,
     opts: Options,
     mut rx: watch::Receiver<bool>,
     tx: watch::Sender<bool>,
 ) {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return eprintln!("control runtime: {e}"),
-    };
     rt.block_on(async move {
         shared.start_checks();
+        tokio::spawn(crate::canary::control::run(shared.clone(), rx.clone()));
         let _watcher = if opts.watch {
             crate::watch::spawn(shared.clone())
                 .map_err(|e| eprintln!("{}", serde_json::json!({"level": "warn", "msg": e})))

@@ -87,6 +87,25 @@ impl TestProxy {
         crate::client::get(self.admin, "admin", "/metrics", &[]).text()
     }
 
+    /// Stops the proxy and starts it again on the same config file and data directory (new
+    /// ports), as a process restart would.
+    pub fn restart(mut self) -> Self {
+        if let Some(r) = self.running.take() {
+            r.shutdown();
+        }
+        let running = start(Options {
+            config_path: self.config_path.clone(),
+            watch: true,
+            signals: false,
+        })
+        .unwrap_or_else(|e| panic!("proxy did not restart:\n{}", e.join("\n")));
+        self.addr = running.data.plain;
+        self.tls_addr = running.data.tls;
+        self.admin = running.admin;
+        self.running = Some(running);
+        self
+    }
+
     /// Drains and stops.
     pub fn shutdown(mut self) {
         if let Some(r) = self.running.take() {

@@ -4,6 +4,7 @@
 //! and a refused reload can say all that is wrong at once. One module per config section.
 
 pub mod admin;
+pub mod canary;
 pub mod observability;
 pub mod pools;
 pub mod routes;
@@ -18,12 +19,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use admin::{AdminConfig, Role, Token};
+pub use canary::{Canary, Sticky};
 pub use observability::{AccessLogTarget, Observability};
 pub use pools::{Endpoint, HealthCheck, Pool, PoolId};
 pub use routes::{HostMatch, Route};
 pub use server::{Limits, ServerConfig, TlsConfig};
+pub use state::Backend;
 pub use state::StateConfig;
-pub use tenants::{HostPattern, Tenants};
+pub use tenants::{HostPattern, Tenant, Tenants};
 
 /// The whole config file as written.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -133,8 +136,8 @@ pub fn compile(spec: &ConfigSpec, env: &dyn Env) -> Result<Config, Vec<ConfigErr
     let admin = admin::compile(&spec.admin, env, &mut errs);
     let state = state::compile(&spec.state, &mut errs);
     let (pools, pool_ids) = pools::compile(&spec.pools, &mut errs);
-    let tenants = tenants::compile(&spec.tenants, &mut errs);
-    let routes = routes::compile(&spec.routes, &pool_ids, &mut errs);
+    let tenants = tenants::compile(&spec.tenants, &pool_ids, &mut errs);
+    let routes = routes::compile(&spec.routes, &pool_ids, &tenants, &mut errs);
     let observability = observability::compile(&spec.observability);
     if errs.0.is_empty() {
         Ok(Config {

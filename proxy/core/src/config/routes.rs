@@ -1,8 +1,11 @@
 //! `routes:` — which requests go where, first match wins. A route matches on the canonical
 //! host (exact or `*.suffix`), a canonical-path prefix and optionally methods, and names the
-//! pool that serves it.
+//! pool that serves its stable release and, optionally, the pool of its canary release with
+//! the split settings ([`super::canary`]).
 
+use super::canary::{Canary, CanarySpec};
 use super::pools::PoolId;
+use super::tenants::Tenants;
 use super::Errors;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -19,6 +22,8 @@ pub struct RouteSpec {
     pub matcher: MatchSpec,
     /// Where matching requests go.
     pub upstream: UpstreamSpec,
+    /// How traffic splits between stable and canary (needs `upstream.canary`).
+    pub canary: Option<CanarySpec>,
 }
 
 /// `match:` as written.
@@ -39,6 +44,8 @@ pub struct MatchSpec {
 pub struct UpstreamSpec {
     /// The pool serving the stable release.
     pub stable: String,
+    /// The pool serving the canary release.
+    pub canary: Option<String>,
 }
 
 /// How a route matches the host.
@@ -76,6 +83,8 @@ pub struct Route {
     pub methods: Option<Vec<String>>,
     /// Stable pool.
     pub stable: PoolId,
+    /// Canary pool and split settings.
+    pub canary: Option<(PoolId, Canary)>,
 }
 
 impl Route {
@@ -109,10 +118,48 @@ fn host_match(raw: Option<&str>, path: &str, errs: &mut Errors) -> HostMatch {
     HostMatch::Any
 }
 
-/// Compiles `routes:` against the pool names.
+/// A pool named at `path`, or an error there.
+pub(super) fn pool_ref(
+    name: &str,
+    pools: &HashMap<String, PoolId>,
+    path: &str,
+    errs: &mut Errors,
+) -> PoolId {
+    pools.get(name).copied().unwrap_or_else(|| {
+        errs.at(path, format!("unknown pool {name:?}"));
+        PoolId(0)
+    })
+}
+
+fn canary(
+    r: &RouteSpec,
+    path: &str,
+    pools: &HashMap<String, PoolId>,
+    tenants: &Tenants,
+    errs: &mut Errors,
+) -> Option<(PoolId, Canary)> {
+    let Some(pool) = &r.upstream.canary else {
+        if r.canary.is_some() {
+            errs.at(
+                format!("{path}.canary"),
+                "needs upstream.canary (the canary pool)",
+            );
+        }
+        return None;
+    };
+    let pool = pool_ref(pool, pools, &format!("{path}.upstream.canary"), errs);
+    let spec = r.canary.clone().unwrap_or_default();
+    Some((
+        pool,
+        super::canary::compile(&spec, tenants, &format!("{path}.canary"), errs),
+    ))
+}
+
+/// Compiles `routes:` against the pool and tenant names.
 pub fn compile(
     spec: &[RouteSpec],
     pools: &HashMap<String, PoolId>,
+    tenants: &Tenants,
     errs: &mut Errors,
 ) -> Vec<Route> {
     let mut routes: Vec<Route> = Vec::new();
@@ -148,13 +195,13 @@ pub fn compile(
             .methods
             .as_ref()
             .map(|ms| ms.iter().map(|m| m.to_ascii_uppercase()).collect());
-        let stable = pools.get(&r.upstream.stable).copied().unwrap_or_else(|| {
-            errs.at(
-                format!("{path}.upstream.stable"),
-                format!("unknown pool {:?}", r.upstream.stable),
-            );
-            PoolId(0)
-        });
+        let stable = pool_ref(
+            &r.upstream.stable,
+            pools,
+            &format!("{path}.upstream.stable"),
+            errs,
+        );
+        let canary = canary(r, &path, pools, tenants, errs);
         routes.push(Route {
             name: r.name.clone(),
             host: host_match(
@@ -165,6 +212,7 @@ pub fn compile(
             path_prefix: prefix,
             methods,
             stable,
+            canary,
         });
     }
     routes

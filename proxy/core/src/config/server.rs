@@ -137,6 +137,22 @@ pub(super) fn addr(s: &str, path: &str, errs: &mut Errors) -> SocketAddr {
     })
 }
 
+/// Parses a list of CIDRs (a bare address is a /32 or /128), reporting each bad one at
+/// `path[i]`.
+pub(super) fn cidrs(list: &[String], path: &str, errs: &mut Errors) -> Vec<IpNet> {
+    list.iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let parsed = s
+                .parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from));
+            parsed
+                .map_err(|_| errs.at(format!("{path}[{i}]"), format!("invalid CIDR {s:?}")))
+                .ok()
+        })
+        .collect()
+}
+
 pub(super) fn duration(
     v: &Option<String>,
     default: Duration,
@@ -197,24 +213,7 @@ pub fn compile(spec: &ServerSpec, errs: &mut Errors) -> ServerConfig {
     if limits.max_header_bytes < 1024 {
         errs.at("server.limits.max_header_bytes", "must be at least 1KiB");
     }
-    let trusted_proxies = spec
-        .trusted_proxies
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let parsed = s
-                .parse::<IpNet>()
-                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from));
-            parsed
-                .map_err(|_| {
-                    errs.at(
-                        format!("server.trusted_proxies[{i}]"),
-                        format!("invalid CIDR {s:?}"),
-                    )
-                })
-                .ok()
-        })
-        .collect();
+    let trusted_proxies = cidrs(&spec.trusted_proxies, "server.trusted_proxies", errs);
     let tls = spec.tls.as_ref().map(|t| TlsConfig {
         listen: addr(&t.listen, "server.tls.listen", errs),
         cert: PathBuf::from(&t.cert),

@@ -1,11 +1,14 @@
 //! `tenants:` — who the tenants are and how a request names one. A host pattern such as
 //! `{tenant}.erp.example.com` yields the tenant from one DNS label of the canonical host; a
-//! name not in `list` is an unknown tenant (404), never a default one.
+//! name not in `list` is an unknown tenant (404), never a default one. A tenant may name its
+//! own pools (`upstream:`), which then serve it on every route instead of the route's pools.
 
+use super::pools::PoolId;
+use super::routes::pool_ref;
 use super::Errors;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// `tenants:` as written.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -30,7 +33,27 @@ pub struct IdentifySpec {
 /// One tenant as written.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TenantSpec {}
+pub struct TenantSpec {
+    /// The tenant's own pools, used instead of each route's.
+    pub upstream: Option<TenantUpstreamSpec>,
+}
+
+/// A tenant's `upstream:` as written.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantUpstreamSpec {
+    /// The tenant's stable pool.
+    pub stable: String,
+    /// The tenant's canary pool; without one the tenant never gets a canary.
+    pub canary: Option<String>,
+}
+
+/// One compiled tenant.
+#[derive(Debug, Clone, Default)]
+pub struct Tenant {
+    /// Its own pools (stable, optional canary), replacing each route's.
+    pub upstream: Option<(PoolId, Option<PoolId>)>,
+}
 
 /// A compiled host pattern: `prefix` + one label + `suffix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +81,8 @@ pub struct Tenants {
     pub host_patterns: Vec<HostPattern>,
     /// Known tenant names, sorted.
     pub names: Vec<String>,
+    /// Tenants, indexed like `names`.
+    pub list: Vec<Tenant>,
 }
 
 /// What the request's host says about its tenant.
@@ -72,6 +97,11 @@ pub enum TenantMatch<'a> {
 }
 
 impl Tenants {
+    /// The index of a known tenant.
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.names.binary_search_by(|n| n.as_str().cmp(name)).ok()
+    }
+
     /// Identifies the tenant named by a canonical host (IP literals name none).
     pub fn by_host<'h>(&self, host: &'h str, is_ip: bool) -> TenantMatch<'h> {
         if is_ip {
@@ -97,8 +127,8 @@ fn valid_label(s: &str) -> bool {
         && !s.starts_with('-')
 }
 
-/// Compiles `tenants:`.
-pub fn compile(spec: &TenantsSpec, errs: &mut Errors) -> Tenants {
+/// Compiles `tenants:` against the pool names.
+pub fn compile(spec: &TenantsSpec, pools: &HashMap<String, PoolId>, errs: &mut Errors) -> Tenants {
     let mut host_patterns = Vec::new();
     for (i, id) in spec.identify.iter().enumerate() {
         let path = format!("tenants.identify[{i}].host");
@@ -125,8 +155,24 @@ pub fn compile(spec: &TenantsSpec, errs: &mut Errors) -> Tenants {
             "tenants are listed but no identify source is configured",
         );
     }
+    let list = spec
+        .list
+        .iter()
+        .map(|(name, t)| Tenant {
+            upstream: t.upstream.as_ref().map(|u| {
+                let path = format!("tenants.list.{name}.upstream");
+                let stable = pool_ref(&u.stable, pools, &format!("{path}.stable"), errs);
+                let canary = u
+                    .canary
+                    .as_ref()
+                    .map(|c| pool_ref(c, pools, &format!("{path}.canary"), errs));
+                (stable, canary)
+            }),
+        })
+        .collect();
     Tenants {
         host_patterns,
         names,
+        list,
     }
 }

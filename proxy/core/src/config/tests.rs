@@ -119,3 +119,93 @@ fn schema_describes_the_file() {
     assert!(s["properties"]["routes"].is_object(), "{s}");
     assert_eq!(s["additionalProperties"], serde_json::Value::Bool(false));
 }
+
+const CANARY: &str = r#"
+server: { listen: 127.0.0.1:8080 }
+state: { backend: redis, redis: { url: "redis://127.0.0.1:6379/0" } }
+pools:
+  odoo-stable: { endpoints: [http://127.0.0.1:8069] }
+  odoo-canary: { endpoints: [http://127.0.0.1:8070] }
+  acme-dedicated: { endpoints: [http://127.0.0.1:8071] }
+tenants:
+  identify: [{ host: "{tenant}.erp.example.com" }]
+  list:
+    acme: { upstream: { stable: acme-dedicated } }
+    globex: {}
+routes:
+  - name: odoo
+    match: { host: "*.erp.example.com" }
+    upstream: { stable: odoo-stable, canary: odoo-canary }
+    canary:
+      weight: 12.5
+      sticky: header:X-User-Id
+      pilot_tenants: [globex]
+      excluded_tenants: [acme]
+      override: { header: X-Canary, from: [10.0.0.0/8] }
+      guard: { window: 30s, min_requests: 20 }
+      ramp: { steps: [5, 10, 25, 50, 100], every: 15m }
+"#;
+
+#[test]
+fn canary_settings_compile() {
+    let c = load(CANARY, &env()).expect("compiles");
+    let (pool, canary) = c.routes[0].canary.as_ref().expect("canary");
+    assert_eq!(*pool, PoolId(1)); // pools are sorted by name
+    assert_eq!(canary.weight.basis_points(), 1250);
+    assert_eq!(
+        canary.sticky,
+        Sticky::Header(http::HeaderName::from_static("x-user-id"))
+    );
+    assert_eq!(
+        (canary.pilot.clone(), canary.excluded.clone()),
+        (vec![1], vec![0])
+    );
+    let guard = canary.guard.expect("guard");
+    assert_eq!((guard.window.as_secs(), guard.min_requests), (30, 20));
+    assert_eq!(guard.max_error_rate, 0.05);
+    assert_eq!(canary.ramp.as_ref().map(|r| r.steps.len()), Some(5));
+    assert_eq!(c.tenants.list[0].upstream, Some((PoolId(0), None)));
+    assert!(
+        matches!(c.state.backend, Backend::Redis { ref prefix, .. } if prefix == "switchyard:")
+    );
+}
+
+#[test]
+fn canary_problems_are_reported_with_their_paths() {
+    let bad = CANARY
+        .replace("weight: 12.5", "weight: 12.345")
+        .replace("sticky: header:X-User-Id", "sticky: session")
+        .replace(
+            "pilot_tenants: [globex]",
+            "pilot_tenants: [globex, initech]",
+        )
+        .replace("[5, 10, 25, 50, 100]", "[5, 50, 25]")
+        .replace("stable: acme-dedicated", "stable: acme-ded")
+        .replace("10.0.0.0/8", "10.0.0.0/88");
+    let shown: Vec<String> = load(&bad, &env())
+        .expect_err("refused")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let want = [
+        "routes[0].canary.weight: weight 12.345 has more than two decimals",
+        "routes[0].canary.sticky: invalid sticky key \"session\"",
+        "routes[0].canary.pilot_tenants[1]: unknown tenant \"initech\"",
+        "routes[0].canary.ramp.steps: steps must rise strictly",
+        "tenants.list.acme.upstream.stable: unknown pool \"acme-ded\"",
+        "routes[0].canary.override.from[0]: invalid CIDR",
+    ];
+    for w in want {
+        assert!(
+            shown.iter().any(|s| s.starts_with(w)),
+            "missing {w:?} in {shown:#?}"
+        );
+    }
+    assert_eq!(shown.len(), want.len(), "{shown:#?}");
+    let no_pool = CANARY.replace(", canary: odoo-canary", "");
+    let errs = load(&no_pool, &env()).expect_err("refused");
+    assert_eq!(
+        errs[0].to_string(),
+        "routes[0].canary: needs upstream.canary (the canary pool)"
+    );
+}

@@ -3,6 +3,7 @@
 //! on every error. Mutations are POST/PUT/DELETE and each is audited.
 
 mod auth;
+mod canary;
 mod status;
 
 use crate::live::{Shared, Trigger};
@@ -29,6 +30,15 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/status", get(status::status))
         .route("/api/v1/reload", post(reload))
         .route("/api/v1/audit", get(audit))
+        .route(
+            "/api/v1/routes/{route}/canary",
+            get(canary::get).put(canary::put),
+        )
+        .route(
+            "/api/v1/routes/{route}/canary/rollback",
+            post(canary::rollback),
+        )
+        .route("/api/v1/routes/{route}/canary/ramp", post(canary::ramp))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)

@@ -29,7 +29,8 @@ pub async fn status(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Respons
     let routes: Vec<_> = cfg
         .routes
         .iter()
-        .map(|r| json!({"name": r.name, "stable": cfg.pools[r.stable.0].name}))
+        .enumerate()
+        .map(|(i, r)| json!({"name": r.name, "stable": cfg.pools[r.stable.0].name, "canary": crate::canary::view(cfg, i, &snap.canary[i])}))
         .collect();
     let last = s.last_reload.lock().map(|g| g.clone()).unwrap_or(None);
     Json(json!({
@@ -45,6 +46,7 @@ pub async fn status(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Respons
         "pools": pools,
         "routes": routes,
         "tenants": cfg.tenants.names,
+        "state": {"backend": s.store().backend_name()},
         "access_log_dropped": s.access_log.dropped(),
         "audit": {"path": s.audit.path().display().to_string(), "entries": s.audit.head().0, "head": s.audit.head().1},
     }))

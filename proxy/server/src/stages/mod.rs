@@ -1,6 +1,7 @@
 //! The pipeline's stages, one module each; every stage either continues or returns a
 //! [`crate::rescue::Reject`]. The order they run in is written once, in [`crate::pipeline`].
 
+pub mod canary;
 pub mod identify;
 pub mod respond;
 pub mod target;

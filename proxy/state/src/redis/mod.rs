@@ -1,0 +1,200 @@
+//! The redis backend: state shared by every replica on one redis. It owns the key layout
+//! (one HASH per namespace at `{prefix}{ns}`, change channel `{prefix}changes`), the command
+//! connection (a `ConnectionManager` that reconnects by itself), the control-plane timeout on
+//! every call, and the mapping of redis failures to [`StateError`]. The pub/sub side lives in
+//! `subscriber`.
+
+mod subscriber;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{Client, RedisError, RedisResult, Script};
+use tokio::sync::{broadcast, oneshot};
+
+use crate::{RedisSettings, StateError};
+
+/// Control-plane calls wait at least this long: they are rare and a slow answer beats a
+/// spurious failure; the configured (data-plane) timeout is usually far shorter.
+const CONTROL_TIMEOUT_FLOOR: Duration = Duration::from_secs(2);
+
+/// Reconnect backoff of the command connection and of the subscriber.
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Few retries inside one connection attempt: while redis is down a call should fail fast
+/// with `Unavailable` rather than spend its whole timeout retrying.
+const CONNECT_RETRIES: usize = 2;
+
+/// Compare-and-set of one hash field, plus the change announcement, atomically.
+/// KEYS[1] hash; ARGV: field, expect ('any'|'absent'|'equal'), expected value,
+/// op ('set'|'del'), new value, channel, namespace. Returns 1 if it wrote, else 0.
+const CAS_LUA: &str = r"
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local expect = ARGV[2]
+if (expect == 'absent' and cur) or (expect == 'equal' and cur ~= ARGV[3]) then
+  return 0
+end
+if ARGV[4] == 'set' then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[5])
+else
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return 1
+";
+
+/// Namespaces as redis hashes, reached through a self-healing connection.
+pub(crate) struct RedisBackend {
+    conn: ConnectionManager,
+    prefix: String,
+    channel: String,
+    control_timeout: Duration,
+    cas: Script,
+    changes: broadcast::Sender<String>,
+    // Dropping the backend drops this sender, which ends the subscriber task.
+    _stop_subscriber: oneshot::Sender<()>,
+}
+
+impl RedisBackend {
+    /// Validates the URL and starts the subscriber task on the current tokio runtime; does not
+    /// wait for redis, so a redis that is down at start is not an error.
+    pub(crate) fn open(
+        settings: &RedisSettings,
+        changes: broadcast::Sender<String>,
+    ) -> Result<Self, StateError> {
+        let client = Client::open(settings.url.as_str())
+            .map_err(|e| StateError::Config(format!("state.redis.url: {e}")))?;
+        let control_timeout = settings.timeout.max(CONTROL_TIMEOUT_FLOOR);
+        let config = ConnectionManagerConfig::new()
+            .set_min_delay(MIN_BACKOFF)
+            .set_max_delay(MAX_BACKOFF)
+            .set_number_of_retries(CONNECT_RETRIES)
+            .set_connection_timeout(Some(control_timeout))
+            .set_response_timeout(Some(control_timeout));
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
+            .map_err(|e| StateError::Config(format!("state.redis: {e}")))?;
+        let channel = format!("{}changes", settings.prefix);
+        let (stop, stopped) = oneshot::channel();
+        tokio::spawn(subscriber::run(
+            subscriber::Subscription {
+                client,
+                channel: channel.clone(),
+                timeout: control_timeout,
+                changes: changes.clone(),
+            },
+            stopped,
+        ));
+        Ok(RedisBackend {
+            conn,
+            prefix: settings.prefix.clone(),
+            channel,
+            control_timeout,
+            cas: Script::new(CAS_LUA),
+            changes,
+            _stop_subscriber: stop,
+        })
+    }
+
+    pub(crate) fn changes(&self) -> broadcast::Receiver<String> {
+        self.changes.subscribe()
+    }
+
+    pub(crate) async fn get_all(&self, ns: &str) -> Result<BTreeMap<String, String>, StateError> {
+        let key = self.key(ns);
+        let mut conn = self.conn.clone();
+        let mut cmd = ::redis::cmd("HGETALL");
+        cmd.arg(&key);
+        self.call("HGETALL", &key, cmd.query_async(&mut conn)).await
+    }
+
+    pub(crate) async fn get(&self, ns: &str, key: &str) -> Result<Option<String>, StateError> {
+        let hash = self.key(ns);
+        let mut conn = self.conn.clone();
+        let mut cmd = ::redis::cmd("HGET");
+        cmd.arg(&hash).arg(key);
+        self.call("HGET", &hash, cmd.query_async(&mut conn)).await
+    }
+
+    /// One script round trip for both `set` (`expected == None`) and CAS, so every write is
+    /// atomic with its PUBLISH. Announces locally too, so this process learns of its own write
+    /// even while its subscriber is reconnecting.
+    pub(crate) async fn compare_and_set(
+        &self,
+        ns: &str,
+        field: &str,
+        expected: Option<Option<&str>>,
+        new: Option<&str>,
+    ) -> Result<bool, StateError> {
+        let hash = self.key(ns);
+        let (expect, expected) = match expected {
+            None => ("any", ""),
+            Some(None) => ("absent", ""),
+            Some(Some(value)) => ("equal", value),
+        };
+        let (op, new) = match new {
+            Some(value) => ("set", value),
+            None => ("del", ""),
+        };
+        let mut conn = self.conn.clone();
+        let mut invocation = self.cas.key(&hash);
+        invocation
+            .arg(field)
+            .arg(expect)
+            .arg(expected)
+            .arg(op)
+            .arg(new);
+        invocation.arg(&self.channel).arg(ns);
+        let wrote: i64 = self
+            .call("EVALSHA", &hash, invocation.invoke_async(&mut conn))
+            .await?;
+        if wrote == 1 {
+            // No receiver is not an error: nobody is watching yet.
+            let _ = self.changes.send(ns.to_owned());
+        }
+        Ok(wrote == 1)
+    }
+
+    fn key(&self, ns: &str) -> String {
+        format!("{}{ns}", self.prefix)
+    }
+
+    /// Bounds one call by the control-plane timeout and names the command and key on failure.
+    async fn call<T>(
+        &self,
+        command: &str,
+        key: &str,
+        query: impl Future<Output = RedisResult<T>>,
+    ) -> Result<T, StateError> {
+        match tokio::time::timeout(self.control_timeout, query).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(classify(command, key, &e)),
+            Err(_) => Err(StateError::Unavailable(format!(
+                "redis {command} {key}: no reply within {} ms",
+                self.control_timeout.as_millis()
+            ))),
+        }
+    }
+}
+
+/// A value of the wrong shape is `Corrupt` (a human must look); anything else (refused,
+/// dropped, loading, read-only replica, ...) is `Unavailable` and may heal by itself.
+fn classify(command: &str, key: &str, e: &RedisError) -> StateError {
+    let wrong_shape = e.kind() == ::redis::ErrorKind::UnexpectedReturnType
+        || e.code() == Some("WRONGTYPE")
+        || e.to_string().contains("WRONGTYPE");
+    if wrong_shape {
+        return StateError::Corrupt {
+            what: format!("redis key {key}"),
+            reason: format!("{command}: {e}"),
+        };
+    }
+    StateError::Unavailable(format!("redis {command} {key}: {e}"))
+}
+
+#[cfg(test)]
+mod test_server;
+#[cfg(test)]
+mod tests;
