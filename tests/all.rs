@@ -20,6 +20,8 @@ mod demo;
 mod drain;
 #[path = "it/forwarding.rs"]
 mod forwarding;
+#[path = "it/freeze.rs"]
+mod freeze;
 #[path = "it/limits.rs"]
 mod limits;
 #[path = "it/redis.rs"]

@@ -470,3 +470,46 @@ fn ramp_steps_pauses_and_finishes() {
     assert_eq!(done["weight"], 100.0);
     assert_eq!(seen, vec![10.0, 50.0, 100.0], "one step at a time");
 }
+
+#[test]
+fn a_tenant_with_its_own_pools_uses_them_and_gets_canary_only_from_them() {
+    common::env();
+    let (s, c, own, own_canary) = (
+        RecordingUpstream::start(),
+        RecordingUpstream::start(),
+        RecordingUpstream::start(),
+        RecordingUpstream::start(),
+    );
+    let base = config(&s, &c, "{ weight: 100 }").replace(
+        "  odoo-canary:",
+        &format!("  acme-own: {{ endpoints: [{}] }}\n  acme-canary: {{ endpoints: [{}] }}\n  odoo-canary:", own.url(), own_canary.url()),
+    );
+    let p = TestProxy::start(&base.replace("acme: {}", "acme: { upstream: { stable: acme-own } }"));
+    let r = client::get(p.addr, "acme.erp.test", "/web", &[]);
+    assert_eq!(
+        (r.status, variant(&r)),
+        (200, "stable"),
+        "no canary pool of its own: never canary"
+    );
+    assert_eq!(
+        variant(&client::get(p.addr, "globex.erp.test", "/web", &[])),
+        "canary"
+    );
+    assert_eq!(
+        (own.requests().len(), s.requests().len(), c.requests().len()),
+        (1, 0, 1)
+    );
+
+    p.write_config(&base.replace(
+        "acme: {}",
+        "acme: { upstream: { stable: acme-own, canary: acme-canary } }",
+    ));
+    assert!(eventually(Duration::from_secs(5), || (p.version() == 2).then_some(())).is_some());
+    let r = client::get(p.addr, "acme.erp.test", "/web", &[]);
+    assert_eq!(variant(&r), "canary");
+    assert_eq!(
+        (own_canary.requests().len(), c.requests().len()),
+        (1, 1),
+        "its own canary pool, not the route's"
+    );
+}

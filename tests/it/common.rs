@@ -7,6 +7,8 @@ use switchyard_test_support::upstream::RecordingUpstream;
 pub const ADMIN_TOKEN: &str = "admin-token-0123456789";
 pub const OPERATOR_TOKEN: &str = "operator-token-0123456789";
 pub const VIEWER_TOKEN: &str = "viewer-token-0123456789";
+pub const FREEZE_A_TOKEN: &str = "freeze-admin-alice-0123456789";
+pub const FREEZE_B_TOKEN: &str = "freeze-admin-bob-0123456789";
 
 /// A config with one tenant-aware route to `up` and the given extra server lines.
 pub fn config(up: &RecordingUpstream, server_extra: &str) -> String {
@@ -53,6 +55,8 @@ pub fn env() {
         std::env::set_var("SY_TEST_ADMIN", ADMIN_TOKEN);
         std::env::set_var("SY_TEST_OPERATOR", OPERATOR_TOKEN);
         std::env::set_var("SY_TEST_VIEWER", VIEWER_TOKEN);
+        std::env::set_var("SY_TEST_FREEZE_A", FREEZE_A_TOKEN);
+        std::env::set_var("SY_TEST_FREEZE_B", FREEZE_B_TOKEN);
     });
 }
 

@@ -10,9 +10,13 @@
 pub mod canary;
 pub mod change;
 pub mod config;
+pub mod fairq;
+pub mod freeze;
+pub mod gcra;
 pub mod host;
 pub mod http1;
 pub mod hygiene;
+pub mod odoo;
 pub mod path;
 pub mod problem;
 pub mod routing;

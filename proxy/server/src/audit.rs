@@ -1,7 +1,8 @@
 //! The tamper-evident audit log: append-only JSON lines under `data_dir/audit.log`, each
 //! written as `{"hash":"<sha256 of the rest>",<rest>}` where the rest holds `seq` and the
 //! previous line's hash (`prev`). Editing, reordering or removing a line breaks the chain,
-//! which [`verify`] finds (`switchyard audit verify FILE`). Appends are fdatasync'd.
+//! which [`verify`] finds (`switchyard audit verify FILE`). Appends are fdatasync'd. With the
+//! redis backend each appended line is also mirrored to a shared stream ([`AuditLog::mirror_to`]).
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -31,6 +32,9 @@ pub struct AuditEntry {
     pub ticket: Option<String>,
     /// `applied`, `refused`, …
     pub result: String,
+    /// The break-glass exemption the change was made under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub break_glass: Option<String>,
     /// How the change moves production risk (governance mutations).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk: Option<switchyard_core::change::Risk>,
@@ -49,6 +53,7 @@ impl AuditEntry {
             ticket: None,
             result: "applied".into(),
             risk: None,
+            break_glass: None,
         }
     }
     /// Sets before/after.
@@ -65,6 +70,16 @@ impl AuditEntry {
     /// Sets the risk classification.
     pub fn risk(mut self, r: switchyard_core::change::Risk) -> Self {
         self.risk = Some(r);
+        self
+    }
+    /// Sets the ticket reference.
+    pub fn ticket(mut self, t: &str) -> Self {
+        self.ticket = Some(t.to_owned());
+        self
+    }
+    /// Names the break-glass exemption the change was made under.
+    pub fn break_glass(mut self, id: Option<&str>) -> Self {
+        self.break_glass = id.map(str::to_owned);
         self
     }
     /// Sets the result.
@@ -84,6 +99,7 @@ struct Tail {
 pub struct AuditLog {
     path: PathBuf,
     tail: Mutex<Tail>,
+    mirror: Mutex<Option<tokio::sync::mpsc::UnboundedSender<String>>>,
 }
 
 impl AuditLog {
@@ -106,6 +122,7 @@ impl AuditLog {
         Ok(AuditLog {
             path: path.to_owned(),
             tail: Mutex::new(Tail { file, seq, hash }),
+            mirror: Mutex::new(None),
         })
     }
 
@@ -113,6 +130,11 @@ impl AuditLog {
     pub fn head(&self) -> (u64, String) {
         let t = self.tail.lock().unwrap_or_else(|e| e.into_inner());
         (t.seq, t.hash.clone())
+    }
+
+    /// Sends every line appended from now on to `tx` as well (the redis stream mirror).
+    pub fn mirror_to(&self, tx: tokio::sync::mpsc::UnboundedSender<String>) {
+        *self.mirror.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
     }
 
     /// The log's path.
@@ -149,6 +171,9 @@ impl AuditLog {
         }
         t.seq = seq;
         t.hash = hash.clone();
+        if let Some(tx) = &*self.mirror.lock().unwrap_or_else(|e| e.into_inner()) {
+            let _ = tx.send(line.trim_end().to_owned());
+        }
         Ok(hash)
     }
 

@@ -1,13 +1,16 @@
 //! The one path every governance mutation takes (DESIGN §3): API calls, ramp steps, the
 //! guard's automatic rollback and the dropping of overrides Git replaced all come here. It
 //! reads the current value from the state backend, works out the new one, classifies the
-//! change's risk, asks the freeze policy (which joins here with the change-freeze issue),
+//! change's risk, asks the freeze gate (a frozen scope refuses risk-increasing changes with
+//! 423 unless an active break-glass exempts it, whose id then goes into the audit entry),
 //! writes with compare-and-set (replicas never overwrite each other's changes unseen),
 //! appends the audit entry — undoing the write if the entry cannot be made — and applies the
 //! result to this replica at once (the others follow through the backend's notification).
+//! [`record`] is the same write-then-audit step for freeze and break-glass records.
 
 use crate::audit::AuditEntry;
 use crate::canary::{stale, Override, NS};
+use crate::freeze::Gate;
 use crate::live::Shared;
 use serde_json::{json, Value};
 use switchyard_core::canary::guard::BreachCause;
@@ -15,6 +18,7 @@ use switchyard_core::canary::ramp::{self, RampAction, RampError, RampState, Ramp
 use switchyard_core::canary::Weight;
 use switchyard_core::change::{self, Risk};
 use switchyard_core::config::Canary;
+use switchyard_core::freeze::Target;
 use switchyard_core::problem::Problem;
 
 /// Who asks for a change, and why.
@@ -71,6 +75,20 @@ pub enum GovernError {
     /// Other replicas kept changing the value.
     #[error("the value kept changing under concurrent updates; try again")]
     Conflict,
+    /// A freeze covers the change and no break-glass exempts it.
+    #[error("frozen by window {window:?} until {}: risk-increasing changes are refused (rollbacks and reductions pass; a break-glass can exempt)", end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))]
+    Frozen {
+        /// The window.
+        window: String,
+        /// When the scope is unfrozen.
+        end: chrono::DateTime<chrono::Utc>,
+    },
+    /// A request that makes no sense in the current state (e.g. approving one's own request).
+    #[error("{1}")]
+    Refused(u16, String),
+    /// No such record.
+    #[error("{0}")]
+    NotFound(String),
 }
 
 impl GovernError {
@@ -85,6 +103,18 @@ impl GovernError {
             GovernError::Conflict => (409, "conflict", "Concurrent change"),
             GovernError::State(_) => (503, "state-unavailable", "State backend unavailable"),
             GovernError::Audit(_) => (503, "audit-unavailable", "Audit log unavailable"),
+            GovernError::Frozen { window, end } => {
+                let secs = (*end - chrono::Utc::now()).num_seconds().max(1);
+                return Problem::new(423, "frozen", "Change frozen", self.to_string())
+                    .with("window", window.as_str())
+                    .with(
+                        "end",
+                        end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    )
+                    .with("retry_after", secs);
+            }
+            GovernError::Refused(status, _) => (*status, "refused", "Not allowed"),
+            GovernError::NotFound(_) => (404, "not-found", "Not found"),
         };
         Problem::new(status, code, title, self.to_string())
     }
@@ -136,7 +166,7 @@ pub async fn canary(
                     .state(stored.map(|o| o.weight), Value::Null)
                     .reason(who.reason)
                     .risk(Risk::Neutral);
-                    commit(shared, route, raw.as_deref(), None, entry)
+                    record(shared, NS, route, (raw.as_deref(), None), entry)
                         .await
                         .map(|_| Outcome::Applied {
                             risk: Risk::Neutral,
@@ -155,12 +185,14 @@ pub async fn canary(
             .as_ref()
             .and_then(Override::weight)
             .unwrap_or(canary.weight);
+        let gate = shared.gate(&Target::route(route));
+        let frozen = matches!(gate, Gate::Frozen(_));
         let next = match plan(
             route,
             &change,
             canary,
             current.as_ref(),
-            is_stale,
+            (is_stale, frozen),
             from,
             who,
         )? {
@@ -176,8 +208,21 @@ pub async fn canary(
             CanaryChange::DropStale => Risk::Neutral,
             _ => change::canary_weight(from, to),
         };
-        // The freeze calendar answers here once it exists (change-freeze issue): a frozen
-        // scope refuses `Risk::Increasing` and lets everything else through.
+        let exempt = match (&gate, risk) {
+            (Gate::Frozen(a), Risk::Increasing) => {
+                shared
+                    .metrics
+                    .freeze_refusals
+                    .with_label_values(&["canary"])
+                    .inc();
+                return Err(GovernError::Frozen {
+                    window: a.window.clone(),
+                    end: a.end,
+                });
+            }
+            (Gate::Exempt(id), Risk::Increasing) => Some(id.as_str()),
+            _ => None,
+        };
         let entry = AuditEntry::new(
             who.actor,
             action(&change),
@@ -188,9 +233,10 @@ pub async fn canary(
             audit_state(next.as_ref(), canary),
         )
         .reason(who.reason)
-        .risk(risk);
+        .risk(risk)
+        .break_glass(exempt);
         let next = next.map(|o| serde_json::to_string(&o).unwrap_or_default());
-        if !commit(shared, route, raw.as_deref(), next.as_deref(), entry).await? {
+        if !record(shared, NS, route, (raw.as_deref(), next.as_deref()), entry).await? {
             continue;
         }
         if let CanaryChange::Rollback { cause } = &change {
@@ -207,28 +253,33 @@ pub async fn canary(
     Err(GovernError::Conflict)
 }
 
-/// Writes `next` over `expected` (compare-and-set), then audits; a write that cannot be
-/// audited is undone. Returns false when another writer got there first.
-async fn commit(
+/// Writes `next` over `expected` at `ns/key` (compare-and-set), then audits; a write that
+/// cannot be audited is undone. Applies the namespace to this replica at once. Returns false
+/// when another writer got there first.
+pub async fn record(
     shared: &Shared,
-    route: &str,
-    expected: Option<&str>,
-    next: Option<&str>,
+    ns: &str,
+    key: &str,
+    (expected, next): (Option<&str>, Option<&str>),
     entry: AuditEntry,
 ) -> Result<bool, GovernError> {
     let store = shared.store();
     let written = store
-        .compare_and_set(NS, route, expected, next)
+        .compare_and_set(ns, key, expected, next)
         .await
         .map_err(|e| GovernError::State(e.to_string()))?;
     if !written {
         return Ok(false);
     }
     if let Err(e) = shared.audit.append(entry) {
-        let _ = store.compare_and_set(NS, route, next, expected).await;
+        let _ = store.compare_and_set(ns, key, next, expected).await;
         return Err(GovernError::Audit(e));
     }
-    shared.refresh_canary().await;
+    if ns == NS {
+        shared.refresh_canary().await;
+    } else {
+        shared.refresh_freeze().await;
+    }
     Ok(true)
 }
 
@@ -271,7 +322,7 @@ fn plan(
     change: &CanaryChange,
     c: &Canary,
     current: Option<&Override>,
-    is_stale: bool,
+    (is_stale, frozen): (bool, bool),
     from: Weight,
     who: Who<'_>,
 ) -> Result<Plan, GovernError> {
@@ -314,7 +365,7 @@ fn plan(
             let (Some(p), Some(s)) = (c.ramp.as_ref(), ramp_now) else {
                 return Ok(Plan::Nothing);
             };
-            match ramp::tick(p, s, now_ms, *guard_ok, false) {
+            match ramp::tick(p, s, now_ms, *guard_ok, frozen) {
                 Some((state, w)) => write(w, Some(state)),
                 None => Plan::Nothing,
             }

@@ -51,6 +51,21 @@ pub enum Trigger {
     Signal,
     /// `POST /api/v1/reload`.
     Api,
+    /// A reload held by a freeze, retried when the window ended or a break-glass opened.
+    Held,
+}
+
+/// A reload held whole because it contains a frozen risk-increasing change.
+#[derive(Debug, Clone, Serialize)]
+pub struct Held {
+    /// The config file hash that is held.
+    pub hash: String,
+    /// The window that froze it.
+    pub window: String,
+    /// When that window ends (the reload then applies by itself).
+    pub until: String,
+    /// The frozen risk-increasing changes.
+    pub changes: Vec<switchyard_core::change::Change>,
 }
 
 /// The last reload attempt, for `/api/v1/status`.
@@ -60,7 +75,7 @@ pub struct ReloadStatus {
     pub at: String,
     /// What triggered it.
     pub trigger: Trigger,
-    /// `applied`, `unchanged` or `refused`.
+    /// `applied`, `unchanged`, `refused` or `held`.
     pub result: &'static str,
     /// Every problem found (`path: message`).
     pub errors: Vec<String>,
@@ -94,6 +109,10 @@ pub struct Shared {
     pub overrides: Mutex<Overrides>,
     /// Guard windows by route name (they outlive snapshots).
     pub guards: Guards,
+    /// Manual freezes and break-glass exemptions as last read from the backend.
+    pub freeze: ArcSwap<crate::freeze::FreezeState>,
+    /// A reload held by a freeze, applied by the controller once the gate opens.
+    pub held: Mutex<Option<Held>>,
     /// The origin of the monotonic clock guards are fed with.
     pub started: Instant,
     /// Serialises reloads and snapshot rebuilds.
@@ -138,6 +157,8 @@ pub struct Start {
     pub store: Store,
     /// Canary overrides read from it.
     pub overrides: Overrides,
+    /// Manual freezes and break-glass read from it.
+    pub freeze: crate::freeze::FreezeState,
 }
 
 impl Shared {
@@ -176,6 +197,8 @@ impl Shared {
             store: start.store,
             overrides: Mutex::new(start.overrides),
             guards,
+            freeze: ArcSwap::from_pointee(start.freeze),
+            held: Mutex::new(None),
             started: Instant::now(),
             reload_lock: tokio::sync::Mutex::new(()),
         })
@@ -184,6 +207,44 @@ impl Shared {
     /// The state backend.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Re-reads manual freezes and break-glass exemptions. A backend error keeps the last
+    /// known ones.
+    pub async fn refresh_freeze(&self) {
+        use crate::freeze::{FreezeState, NS_FREEZES, NS_GLASS};
+        let read = async {
+            let f = self.store.get_all(NS_FREEZES).await?;
+            let g = self.store.get_all(NS_GLASS).await?;
+            Ok::<_, switchyard_state::StateError>((f, g))
+        };
+        match read.await {
+            Ok((f, g)) => {
+                let (st, bad) = FreezeState::parse(f, g);
+                for b in bad {
+                    eprintln!(
+                        "{}",
+                        serde_json::json!({"level": "warn", "msg": "ignoring an unreadable freeze record", "record": b})
+                    );
+                }
+                self.freeze.store(Arc::new(st));
+            }
+            Err(e) => eprintln!(
+                "{}",
+                serde_json::json!({"level": "warn", "msg": "freeze state unreadable", "error": e.to_string()})
+            ),
+        }
+    }
+
+    /// The freeze's answer for `target` now.
+    pub fn gate(&self, target: &switchyard_core::freeze::Target<'_>) -> crate::freeze::Gate {
+        let snap = self.live.load();
+        crate::freeze::gate(
+            &snap.config.freeze,
+            &self.freeze.load(),
+            chrono::Utc::now(),
+            target,
+        )
     }
 
     /// Re-reads the canary overrides and, if they changed, stores a snapshot with the new
@@ -305,33 +366,103 @@ impl Shared {
                 }
             }
             Ok((_, hash)) if hash == old.hash => status.result = "unchanged",
-            Ok((cfg, hash)) => {
-                status.needs_restart = restart_only_changes(&old.config, &cfg);
-                let version = old.version + 1;
-                // Audited first: a change that cannot be audited is not made.
-                let entry = AuditEntry::new(actor, "config.reload", "config")
-                    .state(&old.hash, &hash)
-                    .reason(&format!("{trigger:?}"))
-                    .result("applied");
-                if let Err(e) = self.audit.append(entry) {
-                    status.result = "refused";
-                    status.errors.push(e);
-                    self.metrics.reloads.with_label_values(&["failure"]).inc();
-                } else {
-                    self.registry.reconcile_checks(&cfg.pools, &self.metrics);
-                    self.metrics.config_info.reset();
-                    self.metrics
-                        .config_info
-                        .with_label_values(&[&version.to_string(), &hash[..12]])
-                        .set(1);
-                    self.metrics.reloads.with_label_values(&["success"]).inc();
-                    let pools = pools(&cfg.pools, &self.registry);
-                    self.store_snapshot(version, hash, SystemTime::now(), Arc::new(cfg), pools);
+            Ok((cfg, hash)) => match crate::freeze::reload::judge(self, &old.config, &cfg, &hash) {
+                Err(held) => self.hold(&mut status, held, actor, &old.hash),
+                Ok(exempt) => {
+                    status.needs_restart = restart_only_changes(&old.config, &cfg);
+                    self.apply(
+                        &mut status,
+                        old.version + 1,
+                        cfg,
+                        hash,
+                        (actor, trigger),
+                        &exempt,
+                        &old.hash,
+                    );
                 }
-            }
+            },
+        }
+        if status.result != "held" {
+            *self.held.lock().unwrap_or_else(|e| e.into_inner()) = None;
         }
         *self.last_reload.lock().unwrap_or_else(|e| e.into_inner()) = Some(status.clone());
         status
+    }
+}
+
+impl Shared {
+    /// Applies a compiled config: audited first (a change that cannot be audited is not
+    /// made), then pools, health checks, metrics and one snapshot store.
+    #[allow(clippy::too_many_arguments)]
+    fn apply(
+        &self,
+        status: &mut ReloadStatus,
+        version: u64,
+        cfg: Config,
+        hash: String,
+        (actor, trigger): (&str, Trigger),
+        exempt: &[String],
+        old_hash: &str,
+    ) {
+        let entry = AuditEntry::new(actor, "config.reload", "config")
+            .state(old_hash, &hash)
+            .reason(&format!("{trigger:?}"))
+            .break_glass(exempt.first().map(String::as_str))
+            .result("applied");
+        if let Err(e) = self.audit.append(entry) {
+            status.result = "refused";
+            status.errors.push(e);
+            self.metrics.reloads.with_label_values(&["failure"]).inc();
+            return;
+        }
+        self.registry.reconcile_checks(&cfg.pools, &self.metrics);
+        self.metrics.config_info.reset();
+        self.metrics
+            .config_info
+            .with_label_values(&[&version.to_string(), &hash[..12]])
+            .set(1);
+        self.metrics.reloads.with_label_values(&["success"]).inc();
+        let pools = pools(&cfg.pools, &self.registry);
+        self.store_snapshot(version, hash, SystemTime::now(), Arc::new(cfg), pools);
+    }
+
+    /// Holds a reload whole: the last good config keeps serving; status, metrics and the
+    /// audit log (once per held file) say so.
+    fn hold(&self, status: &mut ReloadStatus, held: Held, actor: &str, old_hash: &str) {
+        status.result = "held";
+        status.errors = held
+            .changes
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} is frozen by window {:?} until {}",
+                    c.detail, held.window, held.until
+                )
+            })
+            .collect();
+        self.metrics.reloads.with_label_values(&["held"]).inc();
+        self.metrics
+            .freeze_refusals
+            .with_label_values(&["reload"])
+            .inc();
+        let mut slot = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if slot
+            .as_ref()
+            .is_none_or(|h| h.hash != held.hash || h.until != held.until)
+        {
+            let entry = AuditEntry::new(actor, "config.reload", "config")
+                .state(old_hash, &held.hash)
+                .reason(&format!(
+                    "held by freeze window {:?} until {}",
+                    held.window, held.until
+                ))
+                .risk(switchyard_core::change::Risk::Increasing)
+                .result("held");
+            if let Err(e) = self.audit.append(entry) {
+                status.errors.push(e);
+            }
+        }
+        *slot = Some(held);
     }
 }
 

@@ -30,6 +30,14 @@ pub struct Metrics {
     pub canary_weight: GaugeVec,
     /// `switchyard_canary_rollbacks_total{route,cause}` (`manual`, `error_rate`, `latency`).
     pub canary_rollbacks: IntCounterVec,
+    /// `switchyard_freeze_active{window}` (1 while the window's occurrence is in force).
+    pub freeze_active: IntGaugeVec,
+    /// `switchyard_freeze_refusals_total{kind}` (`canary`, `reload`, `request`).
+    pub freeze_refusals: IntCounterVec,
+    /// `switchyard_break_glass_active` (exemptions in force).
+    pub break_glass_active: prometheus::IntGauge,
+    /// `switchyard_config_reload_held` (1 while a reload is held by a freeze).
+    pub reload_held: prometheus::IntGauge,
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -105,6 +113,28 @@ impl Metrics {
             ),
             &["route", "cause"],
         ));
+        let freeze_active = must(IntGaugeVec::new(
+            Opts::new(
+                "switchyard_freeze_active",
+                "1 while the freeze window is in force.",
+            ),
+            &["window"],
+        ));
+        let freeze_refusals = must(IntCounterVec::new(
+            Opts::new(
+                "switchyard_freeze_refusals_total",
+                "Risk-increasing changes and blocked requests refused by a freeze.",
+            ),
+            &["kind"],
+        ));
+        let break_glass_active = must(prometheus::IntGauge::new(
+            "switchyard_break_glass_active",
+            "Break-glass exemptions in force.",
+        ));
+        let reload_held = must(prometheus::IntGauge::new(
+            "switchyard_config_reload_held",
+            "1 while a config reload is held by a freeze.",
+        ));
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
@@ -115,6 +145,10 @@ impl Metrics {
             Box::new(connections.clone()),
             Box::new(canary_weight.clone()),
             Box::new(canary_rollbacks.clone()),
+            Box::new(freeze_active.clone()),
+            Box::new(freeze_refusals.clone()),
+            Box::new(break_glass_active.clone()),
+            Box::new(reload_held.clone()),
         ] {
             must(registry.register(c));
         }
@@ -129,6 +163,10 @@ impl Metrics {
             connections,
             canary_weight,
             canary_rollbacks,
+            freeze_active,
+            freeze_refusals,
+            break_glass_active,
+            reload_held,
         }
     }
 

@@ -84,7 +84,15 @@ async fn run(
     ctx.route = Some(id.route);
     ctx.tenant_idx = id.tenant;
 
-    // 4–8. Odoo guard, freeze gate, webhook governance, tenant admission, policies: later issues.
+    // 4. Odoo guard: its issue.
+
+    // 5. Freeze gate — a request that is itself a change (a module install, say) is refused
+    //    while a freeze covers its route and tenant, unless a break-glass exempts it.
+    if let Some(_rule) = cfg.freeze.blocked(req.method().as_str(), target.path()) {
+        freeze_gate(w, cfg, &id)?;
+    }
+
+    // 6–8. Webhook governance, tenant admission, policies: their issues.
 
     // Body limit — a declared length over the limit is refused before anything is sent;
     // a streamed body is cut at the limit (413) by `Limited`.
@@ -148,6 +156,32 @@ async fn run(
     ctx.endpoint = Some(pool.endpoints[fwd.endpoint].url.clone());
     ctx.attempts = fwd.attempts;
     Ok(respond::from_upstream(fwd.response))
+}
+
+/// Stage 5's question for a blocked request: frozen (423) or not.
+fn freeze_gate(
+    w: &Worker,
+    cfg: &switchyard_core::config::Config,
+    id: &identify::Identity,
+) -> Result<(), Reject> {
+    let target = switchyard_core::freeze::Target {
+        route: Some(cfg.routes[id.route].name.as_str()),
+        tenant: id.tenant.map(|t| cfg.tenants.names[t].as_str()),
+    };
+    match w.shared.gate(&target) {
+        crate::freeze::Gate::Frozen(a) => {
+            w.shared
+                .metrics
+                .freeze_refusals
+                .with_label_values(&["request"])
+                .inc();
+            Err(Reject::Frozen {
+                window: a.window,
+                end: a.end,
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// 10. Observe — response headers, metrics and the access log line.

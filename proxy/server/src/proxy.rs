@@ -51,7 +51,7 @@ pub fn start(opts: Options) -> Result<Running, Vec<String>> {
         .enable_all()
         .build()
         .map_err(|e| vec![format!("control runtime: {e}")])?;
-    let (store, overrides) = rt.block_on(open_state(&cfg.state))?;
+    let (store, overrides, freeze) = rt.block_on(open_state(&cfg.state))?;
     let shared = Shared::new(Start {
         config_path: opts.config_path.clone(),
         config: cfg,
@@ -59,6 +59,7 @@ pub fn start(opts: Options) -> Result<Running, Vec<String>> {
         audit,
         store,
         overrides,
+        freeze,
     });
     let _ = shared
         .audit
@@ -86,11 +87,17 @@ pub fn start(opts: Options) -> Result<Running, Vec<String>> {
     })
 }
 
-/// Opens the state backend and reads the canary overrides. A redis that is down at start is
-/// not fatal: the proxy serves config values and applies overrides once redis answers.
-async fn open_state(
-    state: &switchyard_core::config::StateConfig,
-) -> Result<(switchyard_state::Store, crate::canary::Overrides), Vec<String>> {
+/// What the state backend holds at start.
+type Stored = (
+    switchyard_state::Store,
+    crate::canary::Overrides,
+    crate::freeze::FreezeState,
+);
+
+/// Opens the state backend and reads canary overrides, manual freezes and break-glass. A
+/// redis that is down at start is not fatal: the proxy serves config values and applies the
+/// stored ones once redis answers.
+async fn open_state(state: &switchyard_core::config::StateConfig) -> Result<Stored, Vec<String>> {
     use switchyard_core::config::Backend;
     let backend = match &state.backend {
         Backend::Local => switchyard_state::BackendConfig::Local {
@@ -111,18 +118,39 @@ async fn open_state(
     let store = switchyard_state::Store::open(&backend)
         .await
         .map_err(|e| vec![format!("state: {e}")])?;
-    let overrides = match store.get_all(crate::canary::NS).await {
-        Ok(raw) => crate::canary::parse_all(raw).0,
+    let read = async {
+        let overrides = crate::canary::parse_all(store.get_all(crate::canary::NS).await?).0;
+        let freezes = store.get_all(crate::freeze::NS_FREEZES).await?;
+        let glass = store.get_all(crate::freeze::NS_GLASS).await?;
+        let freeze = crate::freeze::FreezeState::parse(freezes, glass).0;
+        Ok::<_, switchyard_state::StateError>((overrides, freeze))
+    };
+    match read.await {
+        Ok((overrides, freeze)) => Ok((store, overrides, freeze)),
         Err(e) if store.backend_name() == "redis" => {
             eprintln!(
                 "{}",
-                serde_json::json!({"level": "warn", "msg": "redis unreachable at start; serving config canary weights until it answers", "error": e.to_string()})
+                serde_json::json!({"level": "warn", "msg": "redis unreachable at start; serving config values until it answers", "error": e.to_string()})
             );
-            Default::default()
+            Ok((store, Default::default(), Default::default()))
         }
-        Err(e) => return Err(vec![format!("state: {e}")]),
-    };
-    Ok((store, overrides))
+        Err(e) => Err(vec![format!("state: {e}")]),
+    }
+}
+
+/// Mirrors audit lines to the redis stream `<prefix>audit` (best effort: the file is the
+/// record; a line redis missed is reported, not retried forever).
+async fn mirror_audit(shared: Arc<Shared>) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    shared.audit.mirror_to(tx);
+    while let Some(line) = rx.recv().await {
+        if let Err(e) = shared.store().append_stream("audit", &line, 100_000).await {
+            eprintln!(
+                "{}",
+                serde_json::json!({"level": "warn", "msg": "audit mirror", "error": e.to_string()})
+            );
+        }
+    }
 }
 
 fn control(
@@ -135,7 +163,10 @@ fn control(
 ) {
     rt.block_on(async move {
         shared.start_checks();
-        tokio::spawn(crate::canary::control::run(shared.clone(), rx.clone()));
+        tokio::spawn(crate::control::run(shared.clone(), rx.clone()));
+        if shared.store().backend_name() == "redis" {
+            tokio::spawn(mirror_audit(shared.clone()));
+        }
         let _watcher = if opts.watch {
             crate::watch::spawn(shared.clone())
                 .map_err(|e| eprintln!("{}", serde_json::json!({"level": "warn", "msg": e})))

@@ -54,6 +54,14 @@ pub enum Reject {
     /// The request head did not arrive in time.
     #[error("the request head did not arrive within the header timeout")]
     HeadTimeout,
+    /// The request is itself a change (`freeze.block_requests`) and a freeze covers it.
+    #[error("this request is a change refused while freeze window {window:?} is in force (until {})", end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))]
+    Frozen {
+        /// The window.
+        window: String,
+        /// When its scope is unfrozen.
+        end: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 impl Reject {
@@ -107,6 +115,16 @@ impl Reject {
                 Problem::new(400, "bad-request-body", "Bad request body", detail)
             }
             Reject::HeadTimeout => Problem::new(408, "header-timeout", "Request timeout", detail),
+            Reject::Frozen { window, end } => Problem::new(423, "frozen", "Change frozen", detail)
+                .with("window", window.as_str())
+                .with(
+                    "end",
+                    end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                )
+                .with(
+                    "retry_after",
+                    (*end - chrono::Utc::now()).num_seconds().max(1),
+                ),
         }
     }
 
@@ -127,6 +145,7 @@ impl Reject {
             Reject::UpstreamFailed(..) => "upstream:failed",
             Reject::ClientBody(_) => "reject:client-body",
             Reject::HeadTimeout => "reject:header-timeout",
+            Reject::Frozen { .. } => "freeze:blocked",
         }
     }
 }

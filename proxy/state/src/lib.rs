@@ -153,6 +153,22 @@ impl Store {
         }
     }
 
+    /// Mirrors a record to the shared stream `stream` (redis: `XADD`, trimmed to about
+    /// `max_len` entries, so every replica's audit trail is readable in one place). The local
+    /// backend has nothing to share with and keeps nothing: its callers keep their own files.
+    pub async fn append_stream(
+        &self,
+        stream: &str,
+        entry: &str,
+        max_len: usize,
+    ) -> Result<(), StateError> {
+        check_namespace(stream)?;
+        match &*self.inner {
+            Backend::Local(_) => Ok(()),
+            Backend::Redis(b) => b.append_stream(stream, entry, max_len).await,
+        }
+    }
+
     // One entry point for set and CAS: `expected == None` means "whatever is there".
     async fn compare_and_set_inner(
         &self,

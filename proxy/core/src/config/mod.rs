@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod canary;
+pub mod freeze;
 pub mod observability;
 pub mod pools;
 pub mod routes;
@@ -47,6 +48,9 @@ pub struct ConfigSpec {
     pub tenants: tenants::TenantsSpec,
     /// Routes, first match wins.
     pub routes: Vec<routes::RouteSpec>,
+    /// Change-freeze windows, blocked requests and break-glass limits.
+    #[serde(default)]
+    pub freeze: freeze::FreezeSpec,
     /// Access log and response headers.
     #[serde(default)]
     pub observability: observability::ObservabilitySpec,
@@ -67,6 +71,8 @@ pub struct Config {
     pub tenants: Tenants,
     /// Routes in match order.
     pub routes: Vec<Route>,
+    /// The change-freeze calendar.
+    pub freeze: crate::freeze::Freeze,
     /// Observability settings.
     pub observability: Observability,
 }
@@ -138,6 +144,7 @@ pub fn compile(spec: &ConfigSpec, env: &dyn Env) -> Result<Config, Vec<ConfigErr
     let (pools, pool_ids) = pools::compile(&spec.pools, &mut errs);
     let tenants = tenants::compile(&spec.tenants, &pool_ids, &mut errs);
     let routes = routes::compile(&spec.routes, &pool_ids, &tenants, &mut errs);
+    let freeze = freeze::compile(&spec.freeze, &mut errs);
     let observability = observability::compile(&spec.observability);
     if errs.0.is_empty() {
         Ok(Config {
@@ -147,6 +154,7 @@ pub fn compile(spec: &ConfigSpec, env: &dyn Env) -> Result<Config, Vec<ConfigErr
             pools,
             tenants,
             routes,
+            freeze,
             observability,
         })
     } else {

@@ -86,6 +86,14 @@ pub fn problem_response(p: Problem) -> Response {
     let mut r = (status, p.to_json(&id)).into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if let Some(secs) = p
+        .extra
+        .get("retry_after")
+        .and_then(serde_json::Value::as_u64)
+    {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     if status == StatusCode::UNAUTHORIZED {
         r.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

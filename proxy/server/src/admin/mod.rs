@@ -4,6 +4,7 @@
 
 mod auth;
 mod canary;
+mod freeze;
 mod status;
 
 use crate::live::{Shared, Trigger};
@@ -11,7 +12,7 @@ use auth::{authorize, problem_response};
 use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -39,6 +40,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
             post(canary::rollback),
         )
         .route("/api/v1/routes/{route}/canary/ramp", post(canary::ramp))
+        .route("/api/v1/freeze", get(freeze::get).post(freeze::start))
+        .route("/api/v1/freeze/{id}", delete(freeze::stop))
+        .route("/api/v1/break-glass", post(freeze::request))
+        .route("/api/v1/break-glass/{id}/approve", post(freeze::approve))
+        .route("/api/v1/break-glass/{id}", delete(freeze::revoke))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)

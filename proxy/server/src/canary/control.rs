@@ -1,44 +1,12 @@
-//! The canary controller, on the control thread: applies override changes announced by the
-//! state backend (this replica's or another's), and every tick asks each route's guard for a
-//! verdict — a breach rolls the weight back to 0 at once — advances ramps that are due while
-//! the guard passes, and drops overrides whose config value Git changed. Every change goes
-//! through [`crate::governance`].
+//! The canary controller's tick (driven by [`crate::control`]): asks each route's guard for
+//! a verdict — a breach rolls the weight back to 0 at once — advances ramps that are due while
+//! the guard passes (and no freeze covers the route), and drops overrides whose config value
+//! Git changed. Every change goes through [`crate::governance`].
 
 use crate::governance::{self, CanaryChange, Outcome, Who};
 use crate::live::Shared;
-use std::sync::Arc;
-use std::time::Duration;
 use switchyard_core::canary::guard::Verdict;
 use switchyard_core::canary::Weight;
-use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::watch;
-
-/// How often guards are asked and ramps looked at.
-pub const TICK: Duration = Duration::from_millis(100);
-
-/// Runs until `stop` turns true.
-pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    let mut changes = shared.store().changes();
-    // Subscribed first, then read: a change made between start-up and now is not missed.
-    shared.refresh_canary().await;
-    let mut tick = tokio::time::interval(TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => step(&shared).await,
-            msg = changes.recv() => match msg {
-                Ok(ns) if ns != crate::canary::NS && ns != "*" => {}
-                Err(RecvError::Closed) => changes = shared.store().changes(),
-                _ => shared.refresh_canary().await,
-            },
-            changed = stop.changed() => {
-                if changed.is_err() || *stop.borrow() {
-                    return;
-                }
-            }
-        }
-    }
-}
 
 /// One tick over every route with a canary.
 pub async fn step(shared: &Shared) {

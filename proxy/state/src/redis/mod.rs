@@ -157,6 +157,27 @@ impl RedisBackend {
         Ok(wrote == 1)
     }
 
+    /// `XADD <prefix><stream> MAXLEN ~ max_len * entry <entry>`.
+    pub(crate) async fn append_stream(
+        &self,
+        stream: &str,
+        entry: &str,
+        max_len: usize,
+    ) -> Result<(), StateError> {
+        let key = self.key(stream);
+        let mut conn = self.conn.clone();
+        let mut cmd = ::redis::cmd("XADD");
+        cmd.arg(&key)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(max_len)
+            .arg("*")
+            .arg("entry")
+            .arg(entry);
+        let _id: String = self.call("XADD", &key, cmd.query_async(&mut conn)).await?;
+        Ok(())
+    }
+
     fn key(&self, ns: &str) -> String {
         format!("{}{ns}", self.prefix)
     }

@@ -266,3 +266,27 @@ async fn a_key_of_the_wrong_type_is_corrupt() {
         }
     }
 }
+
+#[tokio::test]
+async fn records_are_mirrored_to_a_trimmed_stream() {
+    let server = RedisServer::start().await;
+    let a = open(&server.url()).await;
+    assert!(until_available(&a, RECOVER_WITHIN).await);
+    for i in 0..5 {
+        a.append_stream("audit", &format!(r#"{{"seq":{i}}}"#), 1000)
+            .await
+            .unwrap();
+    }
+    let mut conn = ::redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let len: usize = ::redis::cmd("XLEN")
+        .arg(format!("{PREFIX}audit"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(len, 5);
+    assert!(a.append_stream("Bad Name", "{}", 10).await.is_err());
+}
