@@ -1,14 +1,20 @@
 //! `switchyard ctl` end to end: the real binary against an in-process proxy with a canary
 //! route. Changes made through `ctl` show in `ctl canary show`, `ctl status` and `ctl audit`;
 //! every refusal (bad weight, wrong or missing token, unknown route, nothing listening) exits
-//! 1 with the server's problem or a message naming the URL, and changes nothing.
+//! 1 with the server's problem or a message naming the URL, and changes nothing. The freeze
+//! commands drive a manual freeze and the four-eyes break-glass through to the audit log, and
+//! `ctl status` shows the freeze in force and a reload it holds.
 
-use crate::common::{self, ADMIN_TOKEN, OPERATOR_TOKEN, VIEWER_TOKEN};
+use crate::common::{
+    self, ADMIN_TOKEN, FREEZE_A_TOKEN, FREEZE_B_TOKEN, OPERATOR_TOKEN, VIEWER_TOKEN,
+};
+use chrono::{Duration as Delta, SecondsFormat, Utc};
 use serde_json::Value;
 use std::process::Command;
+use std::time::Duration;
 use switchyard_test_support::proxy::TestProxy;
 use switchyard_test_support::upstream::RecordingUpstream;
-use switchyard_test_support::{binary, dead_addr};
+use switchyard_test_support::{binary, dead_addr, eventually};
 
 /// Route `odoo` split between `odoo-stable` and `odoo-canary` at 5 %, ramp 10 → 50 hourly.
 fn config(stable: &RecordingUpstream, canary: &RecordingUpstream) -> String {
@@ -287,4 +293,299 @@ fn ctl_refusals_exit_1_with_the_reason_and_change_nothing() {
     let out = ctl(p, Some(OPERATOR_TOKEN), &["canary", "rollback", "odoo"]);
     assert_eq!(out.code, Some(2));
     assert!(out.stderr.contains("--reason"), "{}", out.stderr);
+}
+
+/// The ctl config with two freeze-admins (alice, bob) and this `freeze:` block.
+fn freeze_config(stable: &RecordingUpstream, canary: &RecordingUpstream, freeze: &str) -> String {
+    config(stable, canary)
+        .replace(
+            "    - { name: dashboard, role: viewer, token: { env: SY_TEST_VIEWER } }",
+            "    - { name: dashboard, role: viewer, token: { env: SY_TEST_VIEWER } }\n    - { name: alice, role: freeze-admin, token: { env: SY_TEST_FREEZE_A } }\n    - { name: bob, role: freeze-admin, token: { env: SY_TEST_FREEZE_B } }",
+        )
+        .replace("observability:", &format!("freeze: {freeze}\nobservability:"))
+}
+
+/// A fixed window `from`..`to` seconds from now.
+fn window(name: &str, from: i64, to: i64, scope: &str) -> String {
+    let t = |s: i64| (Utc::now() + Delta::seconds(s)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    format!(
+        "{{ name: {name}, start: \"{}\", end: \"{}\"{scope} }}",
+        t(from),
+        t(to)
+    )
+}
+
+fn freeze_rig(freeze: &str) -> Rig {
+    common::env();
+    let (stable, canary) = (RecordingUpstream::start(), RecordingUpstream::start());
+    let proxy = TestProxy::start(&freeze_config(&stable, &canary, freeze));
+    Rig {
+        _stable: stable,
+        _canary: canary,
+        proxy,
+    }
+}
+
+/// The value of a `key value` line.
+fn field(out: &str, key: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix(key).filter(|r| r.starts_with(' ')))
+        .map(|r| r.trim().to_owned())
+        .unwrap_or_else(|| panic!("no {key:?} line in:\n{out}"))
+}
+
+/// Runs a command that must fail (exit 1, nothing on stdout) and returns its stderr.
+fn refused(p: &TestProxy, token: &str, args: &[&str]) -> String {
+    let out = ctl(p, Some(token), args);
+    assert_eq!(
+        out.code,
+        Some(1),
+        "ctl {args:?}: stdout {} stderr {}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    out.stderr
+}
+
+fn has_all(text: &str, wants: &[&str]) {
+    for want in wants {
+        assert!(text.contains(want), "{want:?} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn ctl_freezes_and_breaks_glass_with_four_eyes() {
+    let freeze = format!(
+        r#"{{ windows: [{}], block_requests: [{{ methods: [POST], path_regex: "^/web/dataset/call_kw/ir\\.module\\.module/button_" }}], break_glass: {{ max_ttl: 1h, approvals: 1 }} }}"#,
+        window(
+            "year-end",
+            86_400,
+            2 * 86_400,
+            ", scope: { tenants: [acme] }"
+        )
+    );
+    let r = freeze_rig(&freeze);
+    let p = &r.proxy;
+    let set = ["canary", "set", "odoo", "50", "--reason", "y"];
+
+    let started = ok(
+        p,
+        FREEZE_A_TOKEN,
+        &[
+            "freeze", "start", "--reason", "x", "--until", "1h", "--route", "odoo",
+        ],
+    );
+    let id = field(&started, "id");
+    assert!(id.starts_with("freeze-"), "{started}");
+    has_all(&started, &["routes=odoo", "alice"]);
+
+    let err = refused(p, OPERATOR_TOKEN, &set);
+    has_all(&err, &["423", "Change frozen", &id]);
+
+    let st = ok(p, VIEWER_TOKEN, &["freeze", "status"]);
+    let manual = st
+        .lines()
+        .find(|l| l.starts_with(&id) && l.contains("alice"))
+        .unwrap_or_else(|| panic!("no manual freeze line in:\n{st}"));
+    has_all(manual, &["routes=odoo", " x"]);
+    let active = st.split("upcoming windows").next().unwrap_or_default();
+    has_all(active, &["active windows\nWINDOW", &id]);
+    has_all(
+        &st,
+        &[
+            "upcoming windows\nWINDOW",
+            "year-end",
+            "POST     ^/web/dataset/call_kw",
+            "break-glass: none",
+            "max ttl 1h",
+            "held reload: none",
+        ],
+    );
+
+    let requested = ok(
+        p,
+        FREEZE_A_TOKEN,
+        &[
+            "break-glass",
+            "request",
+            "--ttl",
+            "30m",
+            "--reason",
+            "carrier cut-off fix",
+            "--ticket",
+            "INC-1",
+            "--route",
+            "odoo",
+        ],
+    );
+    let bg = field(&requested, "id");
+    assert!(bg.starts_with("bg-"), "{requested}");
+    assert_eq!(field(&requested, "status"), "pending", "{requested}");
+    has_all(&requested, &["INC-1", "alice"]);
+    refused(p, OPERATOR_TOKEN, &set);
+
+    let own = refused(p, FREEZE_A_TOKEN, &["break-glass", "approve", &bg]);
+    has_all(&own, &["403", "four eyes"]);
+    let approved = ok(p, FREEZE_B_TOKEN, &["break-glass", "approve", &bg]);
+    assert_eq!(field(&approved, "status"), "active", "{approved}");
+    assert!(
+        field(&approved, "approved").starts_with("bob at "),
+        "{approved}"
+    );
+    let st = ok(p, VIEWER_TOKEN, &["freeze", "status"]);
+    let row = st
+        .lines()
+        .find(|l| l.starts_with(&bg))
+        .unwrap_or_else(|| panic!("no break-glass line in:\n{st}"));
+    has_all(row, &["active", "routes=odoo", "alice", "bob", "INC-1"]);
+
+    let done = ok(p, OPERATOR_TOKEN, &set);
+    assert!(done.contains("50% (override; config 5%)"), "{done}");
+
+    let revoked = ok(p, FREEZE_B_TOKEN, &["break-glass", "revoke", &bg]);
+    assert_eq!(field(&revoked, "status"), "revoked", "{revoked}");
+    assert_eq!(field(&revoked, "revoked"), "bob", "{revoked}");
+    let again = refused(p, FREEZE_B_TOKEN, &["break-glass", "revoke", &bg]);
+    has_all(&again, &["409", "revoked"]);
+
+    let lifted = ok(
+        p,
+        FREEZE_B_TOKEN,
+        &["freeze", "stop", &id, "--reason", "incident over"],
+    );
+    assert_eq!(lifted.trim(), format!("lifted {id}"));
+    let gone = refused(p, FREEZE_B_TOKEN, &["freeze", "stop", &id]);
+    has_all(&gone, &["404", &id]);
+
+    let v = ctl(p, Some(VIEWER_TOKEN), &["--json", "freeze", "status"]).json();
+    assert_eq!(v["manual"].as_array().map(Vec::len), Some(0), "{v}");
+    assert_eq!(v["break_glass"][0]["id"], bg.as_str(), "{v}");
+    assert_eq!(v["break_glass"][0]["status"], "revoked", "{v}");
+    assert_eq!(v["upcoming"][0]["window"], "year-end", "{v}");
+    assert!(v["held_reload"].is_null(), "{v}");
+
+    let bad = refused(
+        p,
+        FREEZE_A_TOKEN,
+        &["freeze", "start", "--reason", "x", "--until", "soon"],
+    );
+    has_all(&bad, &["400", "field: until", "\"soon\""]);
+    let long = refused(
+        p,
+        FREEZE_A_TOKEN,
+        &[
+            "break-glass",
+            "request",
+            "--ttl",
+            "2h",
+            "--reason",
+            "r",
+            "--ticket",
+            "T",
+        ],
+    );
+    has_all(&long, &["400", "field: ttl", "max_ttl"]);
+    let viewer = refused(
+        p,
+        VIEWER_TOKEN,
+        &["freeze", "start", "--reason", "x", "--until", "1h"],
+    );
+    has_all(&viewer, &["403", "FreezeAdmin"]);
+
+    // The audit log names who did what, and the break-glass the change was made under.
+    let audit = ctl(
+        p,
+        Some(VIEWER_TOKEN),
+        &["--json", "audit", "--limit", "1000"],
+    )
+    .json();
+    let entries = audit["entries"].as_array().expect("entries");
+    let under = entries
+        .iter()
+        .find(|e| e["action"] == "canary.set")
+        .unwrap_or_else(|| panic!("no canary.set in {audit}"));
+    assert_eq!(under["break_glass"], bg.as_str(), "{under}");
+    let actions: Vec<(&str, &str)> = entries
+        .iter()
+        .filter_map(|e| Some((e["action"].as_str()?, e["actor"].as_str()?)))
+        .collect();
+    for want in [
+        ("freeze.start", "alice"),
+        ("break-glass.request", "alice"),
+        ("break-glass.approve", "bob"),
+        ("break-glass.revoke", "bob"),
+        ("freeze.stop", "bob"),
+    ] {
+        assert!(actions.contains(&want), "{want:?} in {actions:?}");
+    }
+    let table = ok(p, VIEWER_TOKEN, &["audit", "--limit", "1000"]);
+    let line = table
+        .lines()
+        .find(|l| l.contains("canary.set"))
+        .unwrap_or_else(|| panic!("no canary.set line in:\n{table}"));
+    has_all(line, &["deploy-bot", &bg]);
+    let stop = entries
+        .iter()
+        .find(|e| e["action"] == "freeze.stop")
+        .expect("freeze.stop");
+    assert_eq!(stop["reason"], "incident over");
+}
+
+#[test]
+fn ctl_status_shows_the_freeze_and_the_reload_it_holds() {
+    let r = freeze_rig("{}");
+    let p = &r.proxy;
+    let started = ok(
+        p,
+        FREEZE_A_TOKEN,
+        &["freeze", "start", "--reason", "peak", "--until", "1h"],
+    );
+    let id = field(&started, "id");
+    assert_eq!(field(&started, "scope"), "all", "{started}");
+
+    let before = std::fs::read_to_string(&p.config_path).expect("config");
+    p.write_config(&before.replace("weight: 5,", "weight: 50,"));
+    // The file watch sees it first and holds it; an explicit reload is held too.
+    let watched = eventually(Duration::from_secs(5), || {
+        let st = p.status(VIEWER_TOKEN);
+        (st["last_reload"]["trigger"] == "file-watch").then_some(st)
+    })
+    .expect("the file watch reloads");
+    assert_eq!(watched["last_reload"]["result"], "held", "{watched}");
+    let reload = ok(p, ADMIN_TOKEN, &["reload"]);
+    assert!(
+        reload.starts_with("reload held by a freeze: version 1"),
+        "{reload}"
+    );
+
+    let st = ok(p, VIEWER_TOKEN, &["status"]);
+    let freeze = field(&st, "freeze");
+    assert!(freeze.starts_with(&format!("window {id} until ")), "{st}");
+    let held = field(&st, "held");
+    has_all(&held, &["reload of config sha256", &format!("window {id}")]);
+    has_all(&st, &["routes.odoo.canary.weight 5 → 50"]);
+
+    let fs = ok(p, VIEWER_TOKEN, &["freeze", "status"]);
+    has_all(
+        &fs,
+        &[
+            "held reload: config sha256",
+            &format!("frozen by window {id}"),
+            "\n  routes.odoo.canary.weight 5 → 50",
+        ],
+    );
+
+    // Lifted, the next reload applies: nothing is held any more.
+    ok(p, FREEZE_B_TOKEN, &["freeze", "stop", &id]);
+    let reload = ok(p, ADMIN_TOKEN, &["reload"]);
+    assert!(
+        reload.starts_with("reload applied: version 2")
+            || reload.starts_with("reload unchanged: version 2"),
+        "{reload}"
+    );
+    let st = ok(p, VIEWER_TOKEN, &["status"]);
+    assert!(!st.lines().any(|l| l.starts_with("held ")), "{st}");
+    assert!(!st.lines().any(|l| l.starts_with("freeze ")), "{st}");
+    assert_eq!(show(p)["weight"].as_f64(), Some(50.0));
 }

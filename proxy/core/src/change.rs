@@ -95,8 +95,15 @@ fn pool_name(cfg: &Config, id: crate::config::PoolId) -> &str {
 }
 
 /// The classified changes from `old` to `new` (routes matched by name, tenants by name,
-/// pools compared by name). Changes SPEC §5 does not list as risky are not reported.
-pub fn reload_diff(old: &Config, new: &Config) -> Vec<Change> {
+/// pools compared by name). Canary weights are compared from `in_force` (the weight each
+/// route runs at, runtime overrides included; a route missing there counts at its `old`
+/// config weight) to the `new` config weight: a reload replaces any override whose config
+/// value it changes. Changes SPEC §5 does not list as risky are not reported.
+pub fn reload_diff(
+    old: &Config,
+    new: &Config,
+    in_force: &std::collections::BTreeMap<String, Weight>,
+) -> Vec<Change> {
     let mut out = Vec::new();
     for r in &new.routes {
         let before = old.routes.iter().find(|o| o.name == r.name);
@@ -131,8 +138,19 @@ pub fn reload_diff(old: &Config, new: &Config) -> Vec<Change> {
                 detail,
             ));
         }
-        let old_weight = old_canary.map_or(Weight::ZERO, |(_, oc)| oc.weight);
-        let risk = canary_weight(old_weight, c.weight);
+        let old_config = old_canary.map_or(Weight::ZERO, |(_, oc)| oc.weight);
+        // An override survives a reload that keeps its config value; otherwise the new config
+        // value replaces whatever was in force.
+        let old_weight = if old_config == c.weight {
+            old_config
+        } else {
+            in_force.get(&r.name).copied().unwrap_or(old_config)
+        };
+        let risk = if old_config == c.weight {
+            Risk::Neutral
+        } else {
+            canary_weight(old_weight, c.weight)
+        };
         if risk != Risk::Neutral {
             out.push(change(
                 Kind::CanaryWeight,

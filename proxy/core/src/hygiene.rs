@@ -41,6 +41,7 @@ pub fn classify(name: &str, peer_trusted: bool) -> Strip {
     if starts_norm(n, "x-odoo-")
         || starts_norm(n, "x-openerp-")
         || starts_norm(n, "x-switchyard-")
+        || starts_norm(n, "x-tenant")
         || eq_norm(n, "x-original-url")
         || eq_norm(n, "x-rewrite-url")
         || (forwarded && n.contains(&b'_'))
@@ -87,6 +88,8 @@ mod tests {
             ("x_odoo_dbfilter", true, Strip::Always),
             ("X-Openerp-Session-Id", true, Strip::Always),
             ("X-Switchyard-Pool", true, Strip::Always),
+            ("X-Tenant", true, Strip::Always),
+            ("x_tenant_id", false, Strip::Always),
             ("X-Original-URL", true, Strip::Always),
             ("X-Rewrite-Url", false, Strip::Always),
             ("X-Request-Id", false, Strip::Untrusted),

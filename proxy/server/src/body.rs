@@ -1,5 +1,6 @@
 //! The request body the pipeline forwards, whichever server read the request: switchyard's
-//! own HTTP/1.1 connection ([`crate::h1`]) or hyper's HTTP/2 one.
+//! own HTTP/1.1 connection ([`crate::h1`]) or hyper's HTTP/2 one — or the bytes a stage
+//! already read to inspect them (the Odoo guard), forwarded unchanged.
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -15,6 +16,8 @@ pub enum ClientBody {
     H1(crate::h1::ConnBody),
     /// An HTTP/2 stream's body.
     H2(hyper::body::Incoming),
+    /// A body already read by the proxy (None once sent).
+    Read(Option<Bytes>),
 }
 
 impl Body for ClientBody {
@@ -28,6 +31,11 @@ impl Body for ClientBody {
         match self.get_mut() {
             ClientBody::H1(b) => Pin::new(b).poll_frame(cx).map_err(Into::into),
             ClientBody::H2(b) => Pin::new(b).poll_frame(cx).map_err(Into::into),
+            ClientBody::Read(b) => Poll::Ready(
+                b.take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(Frame::data(b))),
+            ),
         }
     }
 
@@ -35,6 +43,7 @@ impl Body for ClientBody {
         match self {
             ClientBody::H1(b) => b.is_end_stream(),
             ClientBody::H2(b) => b.is_end_stream(),
+            ClientBody::Read(b) => b.as_ref().is_none_or(Bytes::is_empty),
         }
     }
 
@@ -42,6 +51,7 @@ impl Body for ClientBody {
         match self {
             ClientBody::H1(b) => b.size_hint(),
             ClientBody::H2(b) => b.size_hint(),
+            ClientBody::Read(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
         }
     }
 }

@@ -58,11 +58,20 @@ async fn freeze_tick(shared: &Shared) {
     let st = shared.freeze.load_full();
     let m = &shared.metrics;
     m.freeze_active.reset();
-    for w in snap.config.freeze.windows.iter().chain(&st.windows) {
+    for w in &snap.config.freeze.windows {
         m.freeze_active
             .with_label_values(&[w.name.as_str()])
             .set(i64::from(w.occurrence_at(now).is_some()));
     }
+    // Manual freezes have generated ids: one series counts them (labels are config names).
+    let manual = st
+        .windows
+        .iter()
+        .filter(|w| w.occurrence_at(now).is_some())
+        .count();
+    m.freeze_active
+        .with_label_values(&["manual"])
+        .set(i64::try_from(manual).unwrap_or(0));
     let glass = st
         .glass
         .iter()
@@ -76,7 +85,7 @@ async fn freeze_tick(shared: &Shared) {
         .clone();
     m.reload_held.set(i64::from(held.is_some()));
     if let Some(h) = held {
-        if crate::freeze::reload::may_retry(shared, &h, now) {
+        if crate::freeze::reload::may_retry(shared, &h) {
             let st = shared.reload(Trigger::Held, "system:freeze").await;
             if st.result == "applied" {
                 m.reload_held.set(0);

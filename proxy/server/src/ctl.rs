@@ -1,13 +1,15 @@
 //! `switchyard ctl`: the admin client platform engineers drive a running proxy with (SPEC §1,
-//! §7). Each subcommand maps to one admin API call ([`Call`]); the answer is printed as human
+//! §5, §7). Each subcommand maps to one admin API call ([`Call`]); the answer is printed as human
 //! tables ([`render`]) or, with `--json`, as the server's JSON pretty-printed. Any refusal is
 //! reported from its problem document and every failure exits 1 ([`client`] does the HTTP).
 
 mod client;
+mod freeze;
 mod render;
 
 use clap::{Args, Subcommand, ValueEnum};
 use client::{Admin, CtlError};
+use freeze::{FreezeCmd, GlassCmd};
 use http::Method;
 use serde_json::{json, Value};
 use std::process::ExitCode;
@@ -35,12 +37,24 @@ pub struct CtlArgs {
 
 #[derive(Subcommand, Debug)]
 enum CtlCmd {
-    /// Config version and last reload, routes with their canary weight, pools and health.
+    /// Config version and last reload, freezes in force and a held reload, routes with their
+    /// canary weight, pools and health.
     Status,
     /// Read or change a route's canary.
     Canary {
         #[command(subcommand)]
         cmd: CanaryCmd,
+    },
+    /// Read the change-freeze calendar, or start and stop a manual "stop the line" freeze.
+    Freeze {
+        #[command(subcommand)]
+        cmd: FreezeCmd,
+    },
+    /// Request, approve (four eyes) or revoke an exemption from the freeze.
+    #[command(name = "break-glass")]
+    BreakGlass {
+        #[command(subcommand)]
+        cmd: GlassCmd,
     },
     /// Reload the config file now.
     Reload,
@@ -161,6 +175,8 @@ fn call(cmd: &CtlCmd) -> Call {
             Call::get(format!("/api/v1/audit{sep}{}", query.join("&")))
         }
         CtlCmd::Canary { cmd } => canary_call(cmd),
+        CtlCmd::Freeze { cmd } => freeze::freeze_call(cmd),
+        CtlCmd::BreakGlass { cmd } => freeze::glass_call(cmd),
     }
 }
 
@@ -220,5 +236,7 @@ fn execute(args: &CtlArgs) -> Result<String, CtlError> {
         CtlCmd::Canary { .. } => render::canary(&answer),
         CtlCmd::Reload => render::reload(&answer),
         CtlCmd::Audit { .. } => render::audit(&answer),
+        CtlCmd::Freeze { cmd } => freeze::render_freeze(cmd, &answer),
+        CtlCmd::BreakGlass { .. } => freeze::glass(&answer),
     })
 }

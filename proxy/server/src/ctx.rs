@@ -16,8 +16,8 @@ pub struct ConnInfo {
     pub trusted: bool,
     /// The peer's address as an `X-Forwarded-For` element, computed once per connection.
     pub peer_ip: http::HeaderValue,
-    /// Verified client-certificate subject (TLS listener with `client_ca`).
-    pub client_cert: Option<Arc<str>>,
+    /// Verified client certificate's subject CN and DNS SANs (TLS listener with `client_ca`).
+    pub client_cert: Option<Arc<crate::tls::CertSubject>>,
     /// TLS SNI.
     pub sni: Option<Arc<str>>,
     /// The connection's slot under `max_connections`, held as long as the connection (a

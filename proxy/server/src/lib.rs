@@ -6,6 +6,7 @@
 
 pub mod access_log;
 pub mod admin;
+pub mod admission;
 pub mod audit;
 pub mod body;
 pub mod canary;

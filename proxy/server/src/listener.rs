@@ -215,8 +215,8 @@ async fn serve(
     let client_cert = session
         .peer_certificates()
         .and_then(|c| c.first())
-        .and_then(crate::tls::subject_cn)
-        .map(Arc::from);
+        .and_then(|c| crate::tls::subject(c.as_ref()))
+        .map(Arc::new);
     let sni = session.server_name().map(Arc::from);
     let info = Arc::new(ConnInfo {
         peer,

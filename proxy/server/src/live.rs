@@ -39,6 +39,10 @@ pub struct Snapshot {
     pub canary: Vec<Effective>,
     /// Guard windows per route (routes with `canary.guard`), indexed like `config.routes`.
     pub guards: Vec<Option<Arc<Mutex<GuardWindow>>>>,
+    /// Admission state per tenant (indexed like `tenants.names`, then one for no tenant).
+    pub tenant_rt: Vec<Arc<crate::admission::TenantRt>>,
+    /// Fair queues per pool, indexed like `config.pools`.
+    pub queues: Vec<Arc<crate::admission::PoolQueue>>,
 }
 
 /// What started a reload.
@@ -111,6 +115,8 @@ pub struct Shared {
     pub guards: Guards,
     /// Manual freezes and break-glass exemptions as last read from the backend.
     pub freeze: ArcSwap<crate::freeze::FreezeState>,
+    /// Admission state by tenant and pool name (it outlives snapshots).
+    pub admission: crate::admission::Registry,
     /// A reload held by a freeze, applied by the controller once the gate opens.
     pub held: Mutex<Option<Held>>,
     /// The origin of the monotonic clock guards are fed with.
@@ -170,7 +176,10 @@ impl Shared {
         let workers = cfg.server.workers;
         let access_log = AccessLog::start(cfg.observability.access_log);
         let guards = Guards::default();
+        let admission = crate::admission::Registry::default();
         let snap = Snapshot {
+            tenant_rt: admission.tenants(&cfg, &metrics),
+            queues: admission.pools(&cfg),
             version: 1,
             pools: pools(&cfg.pools, &registry),
             hash: start.hash,
@@ -198,6 +207,7 @@ impl Shared {
             overrides: Mutex::new(start.overrides),
             guards,
             freeze: ArcSwap::from_pointee(start.freeze),
+            admission,
             held: Mutex::new(None),
             started: Instant::now(),
             reload_lock: tokio::sync::Mutex::new(()),
@@ -300,6 +310,8 @@ impl Shared {
             canary::effective(&config, &o)
         };
         let snap = Snapshot {
+            tenant_rt: self.admission.tenants(&config, &self.metrics),
+            queues: self.admission.pools(&config),
             version,
             hash,
             loaded_at,

@@ -38,6 +38,13 @@ pub struct Metrics {
     pub break_glass_active: prometheus::IntGauge,
     /// `switchyard_config_reload_held` (1 while a reload is held by a freeze).
     pub reload_held: prometheus::IntGauge,
+    /// `switchyard_tenant_in_flight{tenant}`.
+    pub tenant_in_flight: IntGaugeVec,
+    /// `switchyard_ratelimit_decisions_total{scope,key,result}`.
+    pub ratelimit: IntCounterVec,
+    /// `switchyard_admission_rejections_total{tenant,reason}` (`queue_full`, `timeout`,
+    /// `owned_pool`).
+    pub admission_rejections: IntCounterVec,
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -135,6 +142,27 @@ impl Metrics {
             "switchyard_config_reload_held",
             "1 while a config reload is held by a freeze.",
         ));
+        let tenant_in_flight = must(IntGaugeVec::new(
+            Opts::new(
+                "switchyard_tenant_in_flight",
+                "Requests in flight per tenant (until the response head).",
+            ),
+            &["tenant"],
+        ));
+        let ratelimit = must(IntCounterVec::new(
+            Opts::new(
+                "switchyard_ratelimit_decisions_total",
+                "Rate-limit decisions by scope, key and result.",
+            ),
+            &["scope", "key", "result"],
+        ));
+        let admission_rejections = must(IntCounterVec::new(
+            Opts::new(
+                "switchyard_admission_rejections_total",
+                "Requests refused by the concurrency bulkhead or pool ownership.",
+            ),
+            &["tenant", "reason"],
+        ));
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
@@ -149,6 +177,9 @@ impl Metrics {
             Box::new(freeze_refusals.clone()),
             Box::new(break_glass_active.clone()),
             Box::new(reload_held.clone()),
+            Box::new(tenant_in_flight.clone()),
+            Box::new(ratelimit.clone()),
+            Box::new(admission_rejections.clone()),
         ] {
             must(registry.register(c));
         }
@@ -167,6 +198,9 @@ impl Metrics {
             freeze_refusals,
             break_glass_active,
             reload_held,
+            tenant_in_flight,
+            ratelimit,
+            admission_rejections,
         }
     }
 

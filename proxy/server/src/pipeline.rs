@@ -11,7 +11,7 @@ use crate::forward::{self, RespBody};
 use crate::live::{Shared, Snapshot};
 use crate::metrics::{code_class, RequestLabels};
 use crate::rescue::{self, Reject};
-use crate::stages::{canary, identify, respond, target, trust};
+use crate::stages::{admit, canary, identify, odoo, respond, target, trust};
 use http::{header, HeaderName, HeaderValue, Request, Response};
 use http_body_util::{Either, Limited};
 use std::convert::Infallible;
@@ -63,7 +63,9 @@ async fn run(
         ctx.path = target.path().to_owned();
     }
 
-    // 2. Trust — strip what this peer may not claim, then set our own forwarded headers.
+    // 2. Trust — strip what this peer may not claim, then set our own forwarded headers
+    //    (tenant claims a trusted proxy may make are read first).
+    let claims = identify::gather(cfg, req.headers(), conn.trusted);
     let upgrade = trust::is_upgrade(req.headers());
     trust::apply(
         req.headers_mut(),
@@ -73,18 +75,35 @@ async fn run(
         upgrade,
     );
 
-    // 3. Identify — tenant (unknown → 404, never a default) and route (first match wins).
+    // 3. Identify — tenant (every source agrees, else 421; unknown → 404, never a default)
+    //    and route (first match wins).
+    let cert = conn
+        .client_cert
+        .as_deref()
+        .or(claims.forwarded_cert.as_ref());
+    let header_claim = claims.header.as_deref();
     let id = identify::identify(
         cfg,
         &target.authority,
         target.path(),
         req.method().as_str(),
         conn.sni.as_deref(),
+        &identify::Claims {
+            cert,
+            header: header_claim,
+        },
     )?;
     ctx.route = Some(id.route);
     ctx.tenant_idx = id.tenant;
 
-    // 4. Odoo guard: its issue.
+    // 4. Odoo guard — the tenant's own database only; the database manager blocked.
+    let facts = odoo::Facts {
+        tenant: id.tenant,
+        conn,
+        path: target.path(),
+        session_header: claims.session_header.as_deref(),
+    };
+    odoo::guard(cfg, &facts, &mut req).await?;
 
     // 5. Freeze gate — a request that is itself a change (a module install, say) is refused
     //    while a freeze covers its route and tenant, unless a break-glass exempts it.
@@ -92,7 +111,12 @@ async fn run(
         freeze_gate(w, cfg, &id)?;
     }
 
-    // 6–8. Webhook governance, tenant admission, policies: their issues.
+    // 6. Webhook governance: its issue.
+
+    // 7. Tenant admission — the rate limit now; the pool slot once the pool is picked.
+    admit::rate(snap, &w.shared, id.tenant)?;
+
+    // 8. Policies: their issue.
 
     // Body limit — a declared length over the limit is refused before anything is sent;
     // a streamed body is cut at the limit (413) by `Limited`.
@@ -116,9 +140,16 @@ async fn run(
         ctx.reason = reason.as_str();
     }
 
+    // An owned pool serves its owners only, whatever picked it (checked again here).
+    if !cfg.pools[pick.pool.0].admits(id.tenant) {
+        return Err(Reject::OwnedPool(cfg.pools[pick.pool.0].name.clone()));
+    }
+    ctx.pool = Some(pick.pool.0);
+    // 7b. The tenant's slot in the pool's fair queue, held until the response head.
+    let _slot = admit::slot(snap, &w.shared, pick.pool.0, id.tenant).await?;
+
     // Forward — next healthy endpoint of that pool, timeouts, one safe retry.
     let pool = &snap.pools[pick.pool.0];
-    ctx.pool = Some(pick.pool.0);
     let (mut parts, body) = req.into_parts();
     if let Some(uri) = target.forward_uri() {
         parts.uri = uri.map_err(|_| Reject::Path(switchyard_core::path::PathError::NotAbsolute))?;

@@ -30,6 +30,43 @@ pub enum Reject {
         /// Canonical Host.
         host: String,
     },
+    /// The database manager, from outside `db_manager_from`.
+    #[error(
+        "the Odoo database manager ({0}) is not reachable through this proxy from your address"
+    )]
+    DbManager(String),
+    /// The request names another database than the tenant's.
+    #[error("{0}")]
+    WrongDatabase(String),
+    /// A JSON-RPC body that cannot be judged (invalid, duplicate keys, too large).
+    #[error("JSON-RPC body refused: {0}")]
+    BadJsonRpc(String),
+    /// Over the tenant's rate limit.
+    #[error("tenant {tenant:?} is over its rate limit; retry after {retry_after} s")]
+    RateLimited {
+        /// Tenant.
+        tenant: String,
+        /// `RateLimit-Policy` value.
+        policy: String,
+        /// `RateLimit` value.
+        state: String,
+        /// Seconds.
+        retry_after: u64,
+    },
+    /// The tenant's share of the pool is taken and its queue cannot hold the request.
+    #[error("tenant {tenant:?} has too many requests in flight: {reason}")]
+    Overloaded {
+        /// Tenant ("" without one).
+        tenant: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A pool owned by other tenants.
+    #[error("pool {0:?} serves other tenants only")]
+    OwnedPool(String),
+    /// Two identification sources name different tenants.
+    #[error("{0}")]
+    TenantConflict(String),
     /// The host names a tenant that is not configured.
     #[error("unknown tenant {0:?}")]
     UnknownTenant(String),
@@ -86,6 +123,37 @@ impl Reject {
             Reject::Misdirected { .. } => {
                 Problem::new(421, "misdirected-request", "Misdirected request", detail)
             }
+            Reject::DbManager(_) => Problem::new(
+                403,
+                "db-manager-blocked",
+                "Database manager blocked",
+                detail,
+            ),
+            Reject::WrongDatabase(_) => {
+                Problem::new(403, "database-pinned", "Another database", detail)
+            }
+            Reject::BadJsonRpc(_) => {
+                Problem::new(400, "invalid-jsonrpc", "Invalid JSON-RPC body", detail)
+            }
+            Reject::RateLimited {
+                tenant,
+                retry_after,
+                ..
+            } => Problem::new(429, "quota-exceeded", "Rate limit exceeded", detail)
+                .with("tenant", tenant.as_str())
+                .with("retry_after", *retry_after),
+            Reject::Overloaded { tenant, .. } => {
+                Problem::new(503, "overloaded", "Too many requests in flight", detail)
+                    .with("tenant", tenant.as_str())
+                    .with("retry_after", 1)
+            }
+            Reject::OwnedPool(p) => {
+                Problem::new(403, "owned-pool", "Pool owned by other tenants", detail)
+                    .with("pool", p.as_str())
+            }
+            Reject::TenantConflict(_) => {
+                Problem::new(421, "tenant-conflict", "Tenant sources disagree", detail)
+            }
             Reject::UnknownTenant(t) => {
                 Problem::new(404, "unknown-tenant", "Unknown tenant", detail)
                     .with("tenant", t.as_str())
@@ -138,6 +206,13 @@ impl Reject {
             Reject::NoRoute => "reject:no-route",
             Reject::Misdirected { .. } => "reject:misdirected",
             Reject::UnknownTenant(_) => "reject:unknown-tenant",
+            Reject::TenantConflict(_) => "reject:tenant-conflict",
+            Reject::DbManager(_) => "odoo:db-manager",
+            Reject::WrongDatabase(_) => "odoo:database-pinned",
+            Reject::BadJsonRpc(_) => "odoo:invalid-jsonrpc",
+            Reject::OwnedPool(_) => "reject:owned-pool",
+            Reject::RateLimited { .. } => "admission:rate-limited",
+            Reject::Overloaded { .. } => "admission:overloaded",
             Reject::BodyTooLarge(_) => "reject:body-too-large",
             Reject::NoHealthyEndpoint(_) => "upstream:no-healthy-endpoint",
             Reject::UpstreamUnreachable(_) => "upstream:unreachable",
@@ -153,6 +228,10 @@ impl Reject {
 /// Answers a rejected request and records the outcome in its context.
 pub fn respond(reject: Reject, ctx: &mut RequestCtx) -> Response<RespBody> {
     let problem = reject.problem();
+    let quota = match &reject {
+        Reject::RateLimited { policy, state, .. } => Some((policy.clone(), state.clone())),
+        _ => None,
+    };
     ctx.status = problem.status;
     ctx.reason = reject.reason();
     ctx.rejected = true;
@@ -162,6 +241,13 @@ pub fn respond(reject: Reject, ctx: &mut RequestCtx) -> Response<RespBody> {
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     if let Some(secs) = problem.extra.get("retry_after").and_then(|v| v.as_u64()) {
         h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if let Some((policy, state)) = quota {
+        for (name, v) in [("ratelimit-policy", policy), ("ratelimit", state)] {
+            if let Ok(v) = HeaderValue::try_from(v) {
+                h.insert(http::HeaderName::from_static(name), v);
+            }
+        }
     }
     if problem.status == 400
         || problem.status == 408

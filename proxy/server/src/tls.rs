@@ -60,15 +60,80 @@ pub fn server_config(t: &TlsConfig) -> Result<Arc<ServerConfig>, String> {
     Ok(Arc::new(cfg))
 }
 
-/// Subject CN of a verified leaf certificate.
-pub fn subject_cn(der: &CertificateDer<'_>) -> Option<String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
+/// What a verified client certificate says about its holder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CertSubject {
+    /// Subject common name.
+    pub cn: Option<String>,
+    /// DNS subject-alternative names.
+    pub dns: Vec<String>,
+}
+
+/// The subject CN and DNS SANs of a DER certificate.
+pub fn subject(der: &[u8]) -> Option<CertSubject> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let cn = cert
         .subject()
         .iter_common_name()
-        .next()?
-        .as_str()
-        .ok()?
-        .to_owned();
-    Some(cn)
+        .next()
+        .and_then(|c| c.as_str().ok())
+        .map(str::to_owned);
+    let dns = cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .map(|san| {
+            san.value
+                .general_names
+                .iter()
+                .filter_map(|n| match n {
+                    x509_parser::extensions::GeneralName::DNSName(d) => {
+                        Some(d.to_ascii_lowercase())
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(CertSubject { cn, dns })
+}
+
+/// The first certificate in Traefik's `X-Forwarded-Tls-Client-Cert` (`passTLSClientCert`
+/// with `pem: true`: URL-escaped PEM, armour optional, several joined by `,`).
+pub fn forwarded_cert(value: &str) -> Option<CertSubject> {
+    use base64::Engine;
+    let first = value.split(',').next()?;
+    let unescaped = percent_decode(first)?;
+    let b64: String = unescaped
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .flat_map(|l| l.chars())
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    subject(&der)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hex = s.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }

@@ -44,7 +44,7 @@ type Row = (Kind, Risk, Option<String>, Option<String>);
 
 fn diff(new: &str) -> Vec<Row> {
     let load = |y: &str| crate::config::load(y, &NoEnv).expect("compiles");
-    reload_diff(&load(BASE), &load(new))
+    reload_diff(&load(BASE), &load(new), &Default::default())
         .into_iter()
         .map(|c| (c.kind, c.risk, c.route, c.tenant))
         .collect()
@@ -52,6 +52,26 @@ fn diff(new: &str) -> Vec<Row> {
 
 fn some(s: &str) -> Option<String> {
     Some(s.to_owned())
+}
+
+#[test]
+fn weights_are_judged_from_what_is_in_force() {
+    let load = |y: &str| crate::config::load(y, &NoEnv).expect("compiles");
+    let rolled_back = std::collections::BTreeMap::from([("odoo".to_owned(), Weight::ZERO)]);
+    // Config 5 → 3 while an override holds 0: the reload would raise the weight in force.
+    let d = reload_diff(
+        &load(BASE),
+        &load(&BASE.replace("weight: 5", "weight: 3")),
+        &rolled_back,
+    );
+    assert_eq!(
+        (d[0].kind, d[0].risk),
+        (Kind::CanaryWeight, Risk::Increasing),
+        "{d:?}"
+    );
+    // A reload that keeps the config value keeps the override: nothing changes.
+    let same = reload_diff(&load(BASE), &load(BASE), &rolled_back);
+    assert!(same.is_empty(), "{same:?}");
 }
 
 #[test]

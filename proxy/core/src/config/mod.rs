@@ -4,9 +4,11 @@
 //! and a refused reload can say all that is wrong at once. One module per config section.
 
 pub mod admin;
+pub mod admission;
 pub mod canary;
 pub mod freeze;
 pub mod observability;
+pub mod ownership;
 pub mod pools;
 pub mod routes;
 pub mod secrets;
@@ -141,9 +143,11 @@ pub fn compile(spec: &ConfigSpec, env: &dyn Env) -> Result<Config, Vec<ConfigErr
     let server = server::compile(&spec.server, &mut errs);
     let admin = admin::compile(&spec.admin, env, &mut errs);
     let state = state::compile(&spec.state, &mut errs);
-    let (pools, pool_ids) = pools::compile(&spec.pools, &mut errs);
+    let (mut pools, pool_ids) = pools::compile(&spec.pools, &mut errs);
     let tenants = tenants::compile(&spec.tenants, &pool_ids, &mut errs);
+    pools::resolve_owners(&spec.pools, &mut pools, &tenants, &mut errs);
     let routes = routes::compile(&spec.routes, &pool_ids, &tenants, &mut errs);
+    ownership::check(&pools, &tenants, &routes, &mut errs);
     let freeze = freeze::compile(&spec.freeze, &mut errs);
     let observability = observability::compile(&spec.observability);
     if errs.0.is_empty() {

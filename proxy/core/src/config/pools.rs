@@ -19,6 +19,12 @@ pub struct PoolSpec {
     /// Timeouts.
     #[serde(default)]
     pub timeouts: TimeoutsSpec,
+    /// Owners: only these tenants' requests may ever land here.
+    #[serde(default)]
+    pub tenants: Vec<String>,
+    /// Requests in flight to the pool at once (its Odoo workers); beyond, tenants queue
+    /// fairly. Default: unlimited.
+    pub max_in_flight: Option<u32>,
 }
 
 /// `health:` as written.
@@ -80,6 +86,17 @@ pub struct Pool {
     pub connect_timeout: Duration,
     /// Response-head timeout.
     pub request_timeout: Duration,
+    /// Owning tenants (indexes into `tenants.names`, sorted); empty: shared.
+    pub owners: Vec<usize>,
+    /// Requests in flight at once (None: unlimited).
+    pub max_in_flight: Option<usize>,
+}
+
+impl Pool {
+    /// True when a request of `tenant` may land here.
+    pub fn admits(&self, tenant: Option<usize>) -> bool {
+        self.owners.is_empty() || tenant.is_some_and(|t| self.owners.binary_search(&t).is_ok())
+    }
 }
 
 fn endpoint(raw: &str, path: &str, errs: &mut Errors) -> Option<Endpoint> {
@@ -156,7 +173,34 @@ pub fn compile(
             health,
             connect_timeout,
             request_timeout,
+            owners: Vec::new(),
+            max_in_flight: p.max_in_flight.map(|n| n as usize),
         });
+        if p.max_in_flight == Some(0) {
+            errs.at(format!("{path}.max_in_flight"), "must be at least 1");
+        }
     }
     (pools, ids)
+}
+
+/// Resolves `pools.<name>.tenants` against the tenant names.
+pub fn resolve_owners(
+    spec: &BTreeMap<String, PoolSpec>,
+    pools: &mut [Pool],
+    tenants: &super::Tenants,
+    errs: &mut Errors,
+) {
+    for (pool, (name, p)) in pools.iter_mut().zip(spec) {
+        for (i, t) in p.tenants.iter().enumerate() {
+            match tenants.index(t) {
+                Some(idx) => pool.owners.push(idx),
+                None => errs.at(
+                    format!("pools.{name}.tenants[{i}]"),
+                    format!("unknown tenant {t:?}"),
+                ),
+            }
+        }
+        pool.owners.sort_unstable();
+        pool.owners.dedup();
+    }
 }

@@ -167,7 +167,7 @@ pub(super) fn duration(
     })
 }
 
-fn size(v: &Option<String>, default: u64, path: &str, errs: &mut Errors) -> u64 {
+pub(super) fn size(v: &Option<String>, default: u64, path: &str, errs: &mut Errors) -> u64 {
     v.as_deref().map_or(default, |s| {
         parse_size(s).unwrap_or_else(|m| {
             errs.at(path, m);

@@ -1,8 +1,11 @@
-//! `tenants:` — who the tenants are and how a request names one. A host pattern such as
-//! `{tenant}.erp.example.com` yields the tenant from one DNS label of the canonical host; a
-//! name not in `list` is an unknown tenant (404), never a default one. A tenant may name its
-//! own pools (`upstream:`), which then serve it on every route instead of the route's pools.
+//! `tenants:` — who the tenants are and how a request names one. Sources: a host pattern such
+//! as `{tenant}.erp.example.com` (one DNS label of the canonical host), the verified client
+//! certificate (`client_cert: cn | san_dns`), and a header set by a trusted proxy
+//! (`header: X-Tenant`). A name not in `list` is an unknown tenant (404), never a default
+//! one. A tenant may name its own pools (`upstream:`), which then serve it on every route,
+//! its database (pinned by the Odoo guard) and its admission limits ([`super::admission`]).
 
+use super::admission::{self, Admission, DefaultsSpec, OdooGuard, OdooSpec, RateSpec};
 use super::pools::PoolId;
 use super::routes::pool_ref;
 use super::Errors;
@@ -17,25 +20,44 @@ pub struct TenantsSpec {
     /// Sources that yield a tenant.
     #[serde(default)]
     pub identify: Vec<IdentifySpec>,
+    /// Admission defaults for every tenant.
+    #[serde(default)]
+    pub defaults: DefaultsSpec,
+    /// The Odoo guard.
+    #[serde(default)]
+    pub odoo: OdooSpec,
     /// Known tenants by name.
     #[serde(default)]
     pub list: BTreeMap<String, TenantSpec>,
 }
 
-/// One identification source as written.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+/// One identification source as written: exactly one of the fields.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdentifySpec {
     /// Host pattern with one `{tenant}` label, e.g. `{tenant}.erp.example.com`.
-    pub host: String,
+    pub host: Option<String>,
+    /// The verified client certificate: `cn` (its subject CN is the tenant) or `san_dns`
+    /// (the first label of a DNS subject-alternative name is the tenant).
+    pub client_cert: Option<String>,
+    /// A header naming the tenant, honoured only from `server.trusted_proxies`.
+    pub header: Option<String>,
 }
 
 /// One tenant as written.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantSpec {
+    /// The tenant's Odoo database (pinned; sent as `X-Odoo-dbfilter: ^<database>$`).
+    pub database: Option<String>,
     /// The tenant's own pools, used instead of each route's.
     pub upstream: Option<TenantUpstreamSpec>,
+    /// Requests in flight at once (default: tenants.defaults).
+    pub max_in_flight: Option<u32>,
+    /// Requests queued at most (default: tenants.defaults).
+    pub queue: Option<u32>,
+    /// Rate limit (default: tenants.defaults).
+    pub rate: Option<RateSpec>,
 }
 
 /// A tenant's `upstream:` as written.
@@ -53,6 +75,19 @@ pub struct TenantUpstreamSpec {
 pub struct Tenant {
     /// Its own pools (stable, optional canary), replacing each route's.
     pub upstream: Option<(PoolId, Option<PoolId>)>,
+    /// Its database.
+    pub database: Option<String>,
+    /// Its admission limits.
+    pub admission: Admission,
+}
+
+/// Which part of a verified client certificate names the tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertField {
+    /// The subject CN is the tenant name.
+    Cn,
+    /// The first label of a DNS subject-alternative name is the tenant name.
+    SanDns,
 }
 
 /// A compiled host pattern: `prefix` + one label + `suffix`.
@@ -83,6 +118,14 @@ pub struct Tenants {
     pub names: Vec<String>,
     /// Tenants, indexed like `names`.
     pub list: Vec<Tenant>,
+    /// Client-certificate source.
+    pub cert: Option<CertField>,
+    /// Trusted-header source (lower-case name).
+    pub header: Option<http::HeaderName>,
+    /// Admission for requests without a tenant.
+    pub defaults: Admission,
+    /// The Odoo guard.
+    pub odoo: OdooGuard,
 }
 
 /// What the request's host says about its tenant.
@@ -127,17 +170,57 @@ fn valid_label(s: &str) -> bool {
         && !s.starts_with('-')
 }
 
+/// A host pattern with one whole `{tenant}` label; other labels may be IDNs, converted to
+/// their ASCII form (as hosts arrive) with the label standing in for the tenant.
+fn host_pattern(raw: &str, path: &str, errs: &mut Errors) -> Option<HostPattern> {
+    const STAND_IN: &str = "tenant-label-stand-in";
+    let whole_label =
+        raw.matches("{tenant}").count() == 1 && raw.split('.').any(|l| l == "{tenant}");
+    let ascii = whole_label
+        .then(|| idna::domain_to_ascii(&raw.replace("{tenant}", STAND_IN)).ok())
+        .flatten();
+    let pattern = ascii
+        .as_deref()
+        .and_then(|a| a.split_once(STAND_IN))
+        .map(|(p, s)| HostPattern {
+            prefix: p.to_owned(),
+            suffix: s.to_owned(),
+        });
+    if pattern.is_none() {
+        errs.at(path, format!("invalid host pattern {raw:?} (expected one whole label `{{tenant}}`, e.g. {{tenant}}.erp.example.com)"));
+    }
+    pattern
+}
+
 /// Compiles `tenants:` against the pool names.
 pub fn compile(spec: &TenantsSpec, pools: &HashMap<String, PoolId>, errs: &mut Errors) -> Tenants {
     let mut host_patterns = Vec::new();
+    let (mut cert, mut header) = (None, None);
     for (i, id) in spec.identify.iter().enumerate() {
-        let path = format!("tenants.identify[{i}].host");
-        let raw = id.host.to_ascii_lowercase();
-        match raw.split_once("{tenant}") {
-            Some((prefix, suffix)) if !suffix.contains("{tenant}") && (prefix.is_empty() || prefix.ends_with('.')) && (suffix.is_empty() || suffix.starts_with('.')) => {
-                host_patterns.push(HostPattern { prefix: prefix.into(), suffix: suffix.into() });
+        let path = format!("tenants.identify[{i}]");
+        match (&id.host, &id.client_cert, &id.header) {
+            (Some(h), None, None) => {
+                host_patterns.extend(host_pattern(h, &format!("{path}.host"), errs))
             }
-            _ => errs.at(path, format!("invalid host pattern {:?} (expected one whole label `{{tenant}}`, e.g. {{tenant}}.erp.example.com)", id.host)),
+            (None, Some(c), None) => match c.as_str() {
+                "cn" => cert = Some(CertField::Cn),
+                "san_dns" => cert = Some(CertField::SanDns),
+                other => errs.at(
+                    format!("{path}.client_cert"),
+                    format!("unknown certificate field {other:?} (expected cn or san_dns)"),
+                ),
+            },
+            (None, None, Some(h)) => match http::HeaderName::try_from(h.as_str()) {
+                Ok(n) => header = Some(n),
+                Err(_) => errs.at(
+                    format!("{path}.header"),
+                    format!("invalid header name {h:?}"),
+                ),
+            },
+            _ => errs.at(
+                path,
+                "each source names exactly one of host, client_cert or header",
+            ),
         }
     }
     let names: Vec<String> = spec.list.keys().cloned().collect();
@@ -149,16 +232,33 @@ pub fn compile(spec: &TenantsSpec, pools: &HashMap<String, PoolId>, errs: &mut E
             );
         }
     }
-    if !names.is_empty() && host_patterns.is_empty() {
+    if !names.is_empty() && host_patterns.is_empty() && cert.is_none() && header.is_none() {
         errs.at(
             "tenants.identify",
             "tenants are listed but no identify source is configured",
         );
     }
+    let defaults = admission::admission(
+        &spec.defaults,
+        Admission::default(),
+        "tenants.defaults",
+        errs,
+    );
     let list = spec
         .list
         .iter()
         .map(|(name, t)| Tenant {
+            database: t.database.clone(),
+            admission: admission::admission(
+                &DefaultsSpec {
+                    max_in_flight: t.max_in_flight,
+                    queue: t.queue,
+                    rate: t.rate.clone(),
+                },
+                defaults,
+                &format!("tenants.list.{name}"),
+                errs,
+            ),
             upstream: t.upstream.as_ref().map(|u| {
                 let path = format!("tenants.list.{name}.upstream");
                 let stable = pool_ref(&u.stable, pools, &format!("{path}.stable"), errs);
@@ -170,9 +270,27 @@ pub fn compile(spec: &TenantsSpec, pools: &HashMap<String, PoolId>, errs: &mut E
             }),
         })
         .collect();
+    for (name, t) in &spec.list {
+        let bad = t.database.as_ref().is_some_and(|d| {
+            d.is_empty()
+                || !d
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        });
+        if bad {
+            errs.at(
+                format!("tenants.list.{name}.database"),
+                "a database name is letters, digits, _ - and .",
+            );
+        }
+    }
     Tenants {
         host_patterns,
         names,
         list,
+        cert,
+        header,
+        defaults,
+        odoo: admission::odoo(&spec.odoo, errs),
     }
 }

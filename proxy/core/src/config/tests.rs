@@ -209,3 +209,90 @@ fn canary_problems_are_reported_with_their_paths() {
         "routes[0].canary: needs upstream.canary (the canary pool)"
     );
 }
+
+const TENANTS: &str = r#"
+server: { listen: 127.0.0.1:8080 }
+pools:
+  odoo-stable: { endpoints: [http://127.0.0.1:8069], max_in_flight: 32 }
+  acme-dedicated: { endpoints: [http://127.0.0.1:8071], tenants: [acme] }
+tenants:
+  identify:
+    - host: "{tenant}.erp.bücher.example"
+    - client_cert: san_dns
+    - header: X-Tenant
+  defaults: { max_in_flight: 8, queue: 16, rate: { limit: 200/s, burst: 400 } }
+  odoo: { db_manager_from: [10.0.0.0/8], inspect_max: 64KiB }
+  list:
+    acme: { database: acme_prod, upstream: { stable: acme-dedicated }, max_in_flight: 256 }
+    globex: { database: globex, rate: { limit: 50/s, burst: 100 } }
+routes:
+  - name: odoo
+    match: { path_prefix: / }
+    upstream: { stable: odoo-stable }
+"#;
+
+#[test]
+fn tenant_sources_admission_and_owned_pools_compile() {
+    let c = load(TENANTS, &env()).expect("compiles");
+    let t = &c.tenants;
+    assert_eq!(
+        t.host_patterns[0].suffix, ".erp.xn--bcher-kva.example",
+        "IDNA to ASCII"
+    );
+    assert_eq!(t.cert, Some(tenants::CertField::SanDns));
+    assert_eq!(t.header.as_ref().map(|h| h.as_str()), Some("x-tenant"));
+    assert_eq!(c.pools[0].owners, vec![0], "acme-dedicated owned by acme");
+    assert!(c.pools[0].admits(Some(0)) && !c.pools[0].admits(Some(1)) && !c.pools[0].admits(None));
+    assert_eq!(c.pools[1].max_in_flight, Some(32));
+    let (acme, globex) = (&t.list[0].admission, &t.list[1].admission);
+    assert_eq!(
+        (acme.max_in_flight, acme.queue),
+        (256, 16),
+        "own value, then defaults"
+    );
+    assert_eq!(acme.rate.map(|r| r.burst), Some(400));
+    assert_eq!(
+        globex.rate.map(|r| (r.rate.limit, r.burst)),
+        Some((50, 100))
+    );
+    assert_eq!(t.list[0].database.as_deref(), Some("acme_prod"));
+    assert_eq!(t.odoo.inspect_max, 64 << 10);
+}
+
+#[test]
+fn mappings_that_break_pool_ownership_are_refused() {
+    let bad = TENANTS
+        .replace(
+            "upstream: { stable: odoo-stable }",
+            "upstream: { stable: acme-dedicated }",
+        )
+        .replace(
+            "globex: { database: globex,",
+            "globex: { database: globex, upstream: { stable: acme-dedicated },",
+        )
+        .replace("tenants: [acme] }", "tenants: [acme, initech] }")
+        .replace(
+            "- header: X-Tenant",
+            "- { header: X-Tenant, host: \"{tenant}.x\" }",
+        )
+        .replace("database: acme_prod", "database: \"acme prod\"");
+    let shown: Vec<String> = load(&bad, &env())
+        .expect_err("refused")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let want = [
+        "routes[0].upstream.stable: pool \"acme-dedicated\" is owned by tenants [\"acme\"]",
+        "tenants.list.globex.upstream.stable: pool \"acme-dedicated\" is owned by tenants [\"acme\"]",
+        "pools.acme-dedicated.tenants[1]: unknown tenant \"initech\"",
+        "tenants.identify[2]: each source names exactly one of host, client_cert or header",
+        "tenants.list.acme.database: a database name is",
+    ];
+    for w in want {
+        assert!(
+            shown.iter().any(|s| s.starts_with(w)),
+            "missing {w:?} in {shown:#?}"
+        );
+    }
+    assert_eq!(shown.len(), want.len(), "{shown:#?}");
+}

@@ -26,11 +26,42 @@ pub fn status(v: &Value) -> String {
     if v["draining"].as_bool() == Some(true) {
         kv(&mut out, "draining", "yes: not accepting new connections");
     }
+    freeze_lines(&mut out, &v["freeze"]);
+    if !v["held_reload"].is_null() {
+        let (line, changes) = super::freeze::held(&v["held_reload"]);
+        kv(&mut out, "held", &format!("reload of {line}"));
+        for c in changes {
+            kv(&mut out, "", &format!("  {c}"));
+        }
+    }
     out.push('\n');
     out.push_str(&routes_table(&v["routes"]));
     out.push('\n');
     out.push_str(&pools_table(&v["pools"]));
     out
+}
+
+/// The freeze windows in force and the active break-glass exemptions, one line each.
+fn freeze_lines(out: &mut String, f: &Value) {
+    let mut key = "freeze";
+    for w in items(&f["active"]) {
+        let line = format!("window {} until {}", text(&w["window"]), text(&w["end"]));
+        kv(out, key, &line);
+        key = "";
+    }
+    for g in items(&f["break_glass"]) {
+        if g["status"].as_str() == Some("active") {
+            let line = format!(
+                "break-glass {} ({}) until {}, ticket {}",
+                text(&g["id"]),
+                super::freeze::scope(&g["scope"]),
+                text(&g["expires_at"]),
+                text(&g["ticket"])
+            );
+            kv(out, key, &line);
+            key = "";
+        }
+    }
 }
 
 fn reload_lines(out: &mut String, r: &Value) {
@@ -170,6 +201,13 @@ fn ramp(r: &Value) -> String {
 
 /// `POST /api/v1/reload`.
 pub fn reload(v: &Value) -> String {
+    if v["result"].as_str() == Some("held") {
+        return format!(
+            "reload held by a freeze: version {} (sha256 {}) keeps serving; `switchyard ctl freeze status` lists the frozen changes",
+            text(&v["version"]),
+            short_hash(&v["hash"])
+        );
+    }
     let mut out = format!(
         "reload {}: version {}, sha256 {}",
         text(&v["result"]),
@@ -193,18 +231,20 @@ pub fn audit(v: &Value) -> String {
     if entries.is_empty() {
         return "no audit entries".into();
     }
-    let rows: Vec<Vec<String>> = entries
-        .iter()
-        .map(|e| {
-            ["seq", "ts", "actor", "action", "target", "result", "reason"]
-                .iter()
-                .map(|k| text(&e[*k]))
-                .collect()
-        })
-        .collect();
-    let header = [
+    // The break-glass column only when some change was made under one.
+    let glass = entries.iter().any(|e| !e["break_glass"].is_null());
+    let mut keys = vec!["seq", "ts", "actor", "action", "target", "result", "reason"];
+    let mut header = vec![
         "SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "RESULT", "REASON",
     ];
+    if glass {
+        keys.push("break_glass");
+        header.push("BREAK-GLASS");
+    }
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| keys.iter().map(|k| text(&e[*k])).collect())
+        .collect();
     table(&header, &rows)
 }
 
@@ -234,7 +274,7 @@ pub fn problem(status: u16, body: &[u8]) -> String {
 }
 
 /// Columns padded to their widest cell, two spaces apart.
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub(super) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -255,16 +295,16 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-fn kv(out: &mut String, key: &str, value: &str) {
+pub(super) fn kv(out: &mut String, key: &str, value: &str) {
     let _ = writeln!(out, "{key:<9}{value}");
 }
 
-fn items(v: &Value) -> &[Value] {
+pub(super) fn items(v: &Value) -> &[Value] {
     v.as_array().map_or(&[], Vec::as_slice)
 }
 
 /// A scalar as text; null or missing as `-`.
-fn text(v: &Value) -> String {
+pub(super) fn text(v: &Value) -> String {
     match v {
         Value::Null => "-".into(),
         Value::String(s) => s.clone(),

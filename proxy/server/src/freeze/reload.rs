@@ -14,7 +14,18 @@ pub fn judge(shared: &Shared, old: &Config, new: &Config, hash: &str) -> Result<
     let mut exempt: Vec<String> = Vec::new();
     let mut frozen = Vec::new();
     let mut until: Option<(String, chrono::DateTime<chrono::Utc>)> = None;
-    for c in reload_diff(old, new) {
+    // Weights are judged from what is in force (a runtime override included), so a commit
+    // cannot undo a rollback by dropping its override while frozen.
+    let in_force: std::collections::BTreeMap<String, switchyard_core::canary::Weight> = {
+        let snap = shared.live.load();
+        snap.config
+            .routes
+            .iter()
+            .zip(&snap.canary)
+            .map(|(r, e)| (r.name.clone(), e.weight))
+            .collect()
+    };
+    for c in reload_diff(old, new, &in_force) {
         if c.risk != Risk::Increasing {
             continue;
         }
@@ -48,15 +59,14 @@ pub fn judge(shared: &Shared, old: &Config, new: &Config, hash: &str) -> Result<
     }
 }
 
-/// True when a held reload may be tried again: its window has ended, or a break-glass is
-/// active (the reload then finds out whether it covers the held changes).
-pub fn may_retry(shared: &Shared, held: &Held, now: chrono::DateTime<chrono::Utc>) -> bool {
-    let ended = chrono::DateTime::parse_from_rfc3339(&held.until).is_ok_and(|u| now >= u);
-    ended
-        || shared
-            .freeze
-            .load()
-            .glass
-            .iter()
-            .any(|(g, _)| g.status(now) == super::GlassStatus::Active)
+/// True when a held reload may be tried again: none of its held changes is frozen any more
+/// (the window ended, a manual freeze was lifted, or a break-glass now exempts them all).
+pub fn may_retry(shared: &Shared, held: &Held) -> bool {
+    held.changes.iter().all(|c| {
+        let target = Target {
+            route: c.route.as_deref(),
+            tenant: c.tenant.as_deref(),
+        };
+        !matches!(shared.gate(&target), Gate::Frozen(_))
+    })
 }
