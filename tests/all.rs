@@ -28,6 +28,8 @@ mod limits;
 mod redis;
 #[path = "it/reload.rs"]
 mod reload;
+#[path = "it/tenants.rs"]
+mod tenants;
 #[path = "it/tls.rs"]
 mod tls;
 #[path = "it/traefik.rs"]

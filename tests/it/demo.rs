@@ -58,6 +58,11 @@ fn demo_serves_what_it_prints() {
     )
     .json();
     assert_eq!(spoofed["x-forwarded-for"], "127.0.0.1");
+    let other_db = client::get(data, "acme.erp.localhost", "/web?db=globex", &[]);
+    assert_eq!(other_db.status, 403, "{}", other_db.text());
+    let manager = client::get(data, "acme.erp.localhost", "/web/%64atabase/manager", &[]);
+    assert_eq!(manager.status, 403);
+    assert_eq!(echo["x-odoo-dbfilter"], "^acme$");
     let z = client::get(data, "zeta.erp.localhost", "/web", &[]);
     assert_eq!(z.status, 404);
     assert_eq!(z.json()["tenant"], "zeta");

@@ -37,6 +37,8 @@ async fn echo(
         "x-forwarded-proto": pick("x-forwarded-proto"),
         "x-request-id": pick("x-request-id"),
         "traceparent": pick("traceparent"),
+        "x-switchyard-tenant": pick("x-switchyard-tenant"),
+        "x-odoo-dbfilter": pick("x-odoo-dbfilter"),
     });
     let mut resp = Response::new(Full::new(Bytes::from(format!("{body:#}\n"))));
     resp.headers_mut().insert(
@@ -135,6 +137,9 @@ Try:
   curl -si -H 'Host: initech.erp.localhost' -H 'X-Canary: always' http://{d}/web   # tester override → canary
   curl -s -H 'Host: globex.erp.localhost' http://{d}/web//./login         # one canonical path: /web/login
   curl -s -H 'Host: zeta.erp.localhost' http://{d}/web                    # unknown tenant → 404 problem+json
+  curl -s -H 'Host: acme.erp.localhost' 'http://{d}/web?db=globex'        # another tenant's database → 403
+  curl -s -H 'Host: acme.erp.localhost' http://{d}/web/%64atabase/manager  # database manager, any spelling → 403
+  for i in 1 2 3 4 5; do curl -s -o /dev/null -w '%{{http_code}} ' -H 'Host: initech.erp.localhost' http://{d}/web; done   # 2/s burst 3 → 429s
   curl -s -H 'Host: acme.erp.localhost' -H 'X-Forwarded-For: 6.6.6.6' -H 'X-Odoo-Dbfilter: .*' http://{d}/  # spoofed headers stripped
   curl -s http://{d}/hooks/dhl/shipment -H 'Host: hooks.localhost' -d '{{}}'   # → integration-workers
   curl -s -H 'Host: acme.preview.localhost' http://{d}/web                # → odoo-canary
