@@ -56,3 +56,36 @@ fn three_replicas_converge_within_a_second() {
         .command("HGETALL sy-test:canary")
         .is_some_and(|l| l.starts_with('*')));
 }
+
+/// Two replicas on one redis share a tenant's rate limit; with redis gone they fall back to
+/// their own buckets within `state.redis.timeout` instead of refusing or hanging.
+#[test]
+fn replicas_share_a_tenant_rate_limit_and_fail_open() {
+    use crate::canary::config_state;
+    use std::time::{Duration, Instant};
+    use switchyard_test_support::client;
+    use switchyard_test_support::proxy::TestProxy;
+    use switchyard_test_support::upstream::RecordingUpstream;
+
+    crate::common::env();
+    let mut r = Redis::start();
+    let (s, c) = (RecordingUpstream::start(), RecordingUpstream::start());
+    let state = format!(
+        r#"{{ backend: redis, data_dir: "${{DATA_DIR}}", redis: {{ url: "{}", prefix: "sy-rl:", timeout: 50ms }} }}"#,
+        r.url()
+    );
+    let yaml = config_state(&s, &c, "{ weight: 0 }", &state)
+        .replace("umbrella: {}", "umbrella: { rate: { limit: 1/min, burst: 3 } }");
+    let (a, b) = (TestProxy::start(&yaml), TestProxy::start(&yaml));
+    let mut statuses = Vec::new();
+    for p in [&a, &b, &a, &b, &a, &b] {
+        statuses.push(client::get(p.addr, "umbrella.erp.test", "/web", &[]).status);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 3, "one burst across replicas: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 3);
+    r.stop();
+    let t0 = Instant::now();
+    let during = client::get(a.addr, "umbrella.erp.test", "/web", &[]);
+    assert_eq!(during.status, 200, "fail open to the replica's own bucket");
+    assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
+}

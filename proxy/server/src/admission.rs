@@ -35,6 +35,15 @@ pub struct TenantRt {
 }
 
 impl TenantRt {
+    /// Counts a decision made elsewhere (the shared redis bucket).
+    pub fn count(&self, allowed: bool) {
+        if allowed {
+            self.allowed.inc();
+        } else {
+            self.limited.inc();
+        }
+    }
+
     /// One rate-limit decision at `now_ns`, recorded lock-free.
     pub fn check(&self, limit: &Limit, now_ns: u64) -> Decision {
         let mut cur = self.tat.load(Ordering::Acquire);

@@ -114,7 +114,7 @@ async fn run(
     // 6. Webhook governance: its issue.
 
     // 7. Tenant admission — the rate limit now; the pool slot once the pool is picked.
-    admit::rate(snap, &w.shared, id.tenant)?;
+    admit::rate(snap, &w.shared, id.tenant).await?;
 
     // 8. Policies: their issue.
 

@@ -21,6 +21,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 pub use error::StateError;
+pub use redis::GcraReply;
 
 /// Sent on [`Store::changes`] instead of a namespace when every namespace must be re-read
 /// (the redis subscriber (re)connected and may have missed messages meanwhile).
@@ -150,6 +151,23 @@ impl Store {
         match &*self.inner {
             Backend::Local(b) => b.changes(),
             Backend::Redis(b) => b.changes(),
+        }
+    }
+
+    /// A rate-limit decision shared by every replica (redis: GCRA in one script on redis' own
+    /// clock, bounded by `state.redis.timeout`). `Ok(None)` with the local backend: the caller
+    /// keeps its own bucket. An error means redis did not answer in time: the caller applies
+    /// its fail mode.
+    pub async fn rate_limit(
+        &self,
+        key: &str,
+        interval: std::time::Duration,
+        burst: u32,
+        cost: u32,
+    ) -> Result<Option<GcraReply>, StateError> {
+        match &*self.inner {
+            Backend::Local(_) => Ok(None),
+            Backend::Redis(b) => b.gcra(key, interval, burst, cost).await.map(Some),
         }
     }
 

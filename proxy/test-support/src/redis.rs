@@ -56,6 +56,12 @@ impl Redis {
             .map(str::to_owned)
     }
 
+    /// Kills the server (it stays down).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// `redis://addr/0`.
     pub fn url(&self) -> String {
         format!("redis://{}/0", self.addr)

@@ -1,7 +1,10 @@
 //! Stage 7 (tenant admission): the tenant's rate limit (GCRA; 429 `quota-exceeded` with
 //! `RateLimit-Policy`, `RateLimit` and an honest `Retry-After`), and — once the pool is known —
 //! its slot in the pool's fair queue (503 + `Retry-After` when its queue is full or the wait
-//! runs out). Requests that name no tenant share one admission slot with the defaults.
+//! runs out). Requests that name no tenant share one admission slot with the defaults. With
+//! the redis backend the rate is one bucket for every replica (GCRA on redis' clock); when
+//! redis does not answer within `state.redis.timeout` the replica falls back to its own
+//! bucket (fail open: the tenant is never refused because redis is down).
 
 use crate::admission::{Overloaded, Permit};
 use crate::live::{Shared, Snapshot};
@@ -14,13 +17,35 @@ fn tenant_name(snap: &Snapshot, tenant: Option<usize>) -> &str {
 }
 
 /// The tenant's rate limit.
-pub fn rate(snap: &Snapshot, shared: &Shared, tenant: Option<usize>) -> Result<(), Reject> {
+pub async fn rate(snap: &Snapshot, shared: &Shared, tenant: Option<usize>) -> Result<(), Reject> {
     let Some(t) = tenant else { return Ok(()) };
     let Some(limit) = snap.config.tenants.list[t].admission.rate else {
         return Ok(());
     };
-    let now_ns = u64::try_from(shared.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    let d = snap.tenant_rt[t].check(&limit, now_ns);
+    let rt = &snap.tenant_rt[t];
+    let interval =
+        Duration::from_nanos(u64::try_from(limit.emission_interval_ns()).unwrap_or(u64::MAX));
+    let key = format!("tenant:{}", snap.config.tenants.names[t]);
+    let shared_bucket = shared
+        .store()
+        .rate_limit(&key, interval, limit.burst, 1)
+        .await;
+    let d = match shared_bucket {
+        Ok(Some(r)) => {
+            rt.count(r.allowed);
+            gcra::Decision {
+                allowed: r.allowed,
+                new_tat: 0,
+                remaining: u32::try_from(r.remaining).unwrap_or(u32::MAX),
+                reset_after: r.reset_after,
+                retry_after: r.retry_after,
+            }
+        }
+        Ok(None) | Err(_) => {
+            let now_ns = u64::try_from(shared.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            rt.check(&limit, now_ns)
+        }
+    };
     if d.allowed {
         return Ok(());
     }

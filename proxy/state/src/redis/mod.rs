@@ -46,6 +46,39 @@ redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 1
 ";
 
+/// GCRA on redis' own clock (`TIME`), so replica clock skew cannot matter. KEYS[1]: the
+/// bucket; ARGV: emission interval (µs), burst, cost. Returns {allowed, remaining,
+/// reset_after µs, retry_after µs}; a refusal stores nothing.
+const GCRA_LUA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + cost * interval
+local capacity = burst * interval
+if new_tat - now <= capacity then
+  redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+  return {1, math.floor((capacity - (new_tat - now)) / interval), math.ceil(new_tat - now), 0}
+end
+return {0, 0, math.ceil(tat - now), math.ceil(new_tat - now - capacity)}
+";
+
+/// What the redis GCRA answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GcraReply {
+    /// Admitted.
+    pub allowed: bool,
+    /// Requests left in the burst.
+    pub remaining: u64,
+    /// Until the bucket is full again.
+    pub reset_after: Duration,
+    /// Until a request of this cost would pass (zero when allowed).
+    pub retry_after: Duration,
+}
+
 /// Namespaces as redis hashes, reached through a self-healing connection.
 pub(crate) struct RedisBackend {
     conn: ConnectionManager,
@@ -53,6 +86,8 @@ pub(crate) struct RedisBackend {
     channel: String,
     control_timeout: Duration,
     cas: Script,
+    gcra: Script,
+    data_timeout: Duration,
     changes: broadcast::Sender<String>,
     // Dropping the backend drops this sender, which ends the subscriber task.
     _stop_subscriber: oneshot::Sender<()>,
@@ -93,6 +128,8 @@ impl RedisBackend {
             channel,
             control_timeout,
             cas: Script::new(CAS_LUA),
+            gcra: Script::new(GCRA_LUA),
+            data_timeout: settings.timeout,
             changes,
             _stop_subscriber: stop,
         })
@@ -155,6 +192,39 @@ impl RedisBackend {
             let _ = self.changes.send(ns.to_owned());
         }
         Ok(wrote == 1)
+    }
+
+    /// One GCRA decision for `<prefix>rl:<key>`, bounded by the data-plane timeout.
+    pub(crate) async fn gcra(
+        &self,
+        key: &str,
+        interval: Duration,
+        burst: u32,
+        cost: u32,
+    ) -> Result<GcraReply, StateError> {
+        let full = format!("{}rl:{key}", self.prefix);
+        let mut conn = self.conn.clone();
+        let mut inv = self.gcra.key(&full);
+        inv.arg(interval.as_secs_f64() * 1e6).arg(burst).arg(cost);
+        let call = inv.invoke_async::<(i64, i64, i64, i64)>(&mut conn);
+        let (allowed, remaining, reset, retry) =
+            match tokio::time::timeout(self.data_timeout, call).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => return Err(classify("EVALSHA", &full, &e)),
+                Err(_) => {
+                    return Err(StateError::Unavailable(format!(
+                        "redis rate limit {full}: no reply within {} ms",
+                        self.data_timeout.as_millis()
+                    )))
+                }
+            };
+        let us = |v: i64| Duration::from_micros(u64::try_from(v).unwrap_or(0));
+        Ok(GcraReply {
+            allowed: allowed == 1,
+            remaining: u64::try_from(remaining).unwrap_or(0),
+            reset_after: us(reset),
+            retry_after: us(retry),
+        })
     }
 
     /// `XADD <prefix><stream> MAXLEN ~ max_len * entry <entry>`.

@@ -290,3 +290,46 @@ async fn records_are_mirrored_to_a_trimmed_stream() {
     assert_eq!(len, 5);
     assert!(a.append_stream("Bad Name", "{}", 10).await.is_err());
 }
+
+#[tokio::test]
+async fn gcra_on_redis_time_is_shared_and_honest() {
+    let mut server = RedisServer::start().await;
+    let (a, b) = (open(&server.url()).await, open(&server.url()).await);
+    assert!(until_available(&a, RECOVER_WITHIN).await);
+    let interval = Duration::from_secs(1); // 1/s, burst 3
+    let mut allowed = 0;
+    for store in [&a, &b, &a, &b, &a] {
+        let r = store
+            .rate_limit("tenant:acme", interval, 3, 1)
+            .await
+            .unwrap()
+            .unwrap();
+        if r.allowed {
+            allowed += 1;
+            assert_eq!(r.retry_after, Duration::ZERO);
+        } else {
+            assert!(
+                r.retry_after > Duration::from_millis(900) && r.retry_after <= interval,
+                "{r:?}"
+            );
+            assert_eq!(r.remaining, 0);
+        }
+    }
+    assert_eq!(allowed, 3, "two replicas share one burst");
+    let other = a
+        .rate_limit("tenant:globex", interval, 3, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(other.allowed && other.remaining == 2, "{other:?}");
+    server.kill();
+    let t0 = Instant::now();
+    assert!(matches!(
+        a.rate_limit("tenant:acme", interval, 3, 1).await,
+        Err(StateError::Unavailable(_))
+    ));
+    assert!(
+        t0.elapsed() < Duration::from_millis(500),
+        "the data-plane timeout bounds the wait"
+    );
+}
