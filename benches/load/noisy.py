@@ -34,7 +34,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import http.client
 import json
+import math
 import os
 import platform
 import re
@@ -255,7 +257,7 @@ async def load_main(a: argparse.Namespace) -> dict:
             c.transport.close()
     lat_us.sort()
     return {"host": a.host, "path": a.path, "rate": a.rate, "connections": a.connections,
-            "duration_s": a.duration, "sent": sent, "status": status,
+            "measured_s": a.duration, "sent": sent, "status": status,
             "not_sent_all_connections_busy": waiting_for_conn, "latencies_us": lat_us}
 
 
@@ -264,7 +266,7 @@ def pct(sorted_us: list[int], q: float) -> float:
     """Nearest-rank percentile in ms."""
     if not sorted_us:
         return float("nan")
-    k = max(0, min(len(sorted_us) - 1, int(round(q / 100 * len(sorted_us) + 0.5)) - 1))
+    k = max(0, min(len(sorted_us) - 1, math.ceil(q / 100 * len(sorted_us)) - 1))
     return sorted_us[k] / 1000
 
 
@@ -354,7 +356,6 @@ observability:
         run.wait_http(sy, self.admin, "/readyz", None, d / "stdout.log", 30)
         # the data path must reach the origin for both tenants
         for t in ("a", "b"):
-            import http.client
             c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
             c.request("GET", "/", headers={"Host": f"{t}.erp.bench"})
             r = c.getresponse()
@@ -387,8 +388,9 @@ observability:
             path = f"/?ms={a.heavy_ms}" if scenario == "heavy" else "/"
             rate = 0 if scenario == "max" else a.a_rate
             # A starts first and outlasts B's measurement (its warm-up covers B's)
+            # (0.5 s longer than B, for B's start-up: A never stops before B does)
             acmd = self.load_cmd("a", "a.erp.bench", path, rate, a.a_connections,
-                                 a.a_lead + a.b_warmup, a.duration, a_out)
+                                 a.a_lead + a.b_warmup, a.duration + 0.5, a_out)
             self.cmds[f"A ({scenario})"] = shlex.join(acmd)
             aproc = self.procs.start(f"a-{scenario}", acmd, None, self.tmp / "a.log")
             time.sleep(a.a_lead)
@@ -451,6 +453,7 @@ observability:
             bstat: dict[str, int] = {}
             astat: dict[str, int] = {}
             a_sent = a_skipped = 0
+            a_secs = 0.0
             for r in runs:
                 for k, v in r["b"]["status"].items():
                     bstat[k] = bstat.get(k, 0) + v
@@ -458,6 +461,7 @@ observability:
                     for k, v in r["a"]["status"].items():
                         astat[k] = astat.get(k, 0) + v
                     a_sent += r["a"]["sent"]
+                    a_secs += r["a"]["measured_s"]
                     a_skipped += r["a"]["not_sent_all_connections_busy"]
             proxy = {k: sum(r["proxy"][k] for r in runs) for k in runs[0]["proxy"]}
             a_measured = sum(astat.values())
@@ -467,7 +471,7 @@ observability:
                 "p99_rounds": [pct(r["b"]["latencies_us"], 99) for r in runs],
                 "b_status": bstat, "b_refused": sum(v for k, v in bstat.items() if k != "200"),
                 "a_status": astat, "a_measured": a_measured,
-                "a_rate": a_measured / (self.a.duration * len(runs)) if astat else 0.0,
+                "a_rate": a_measured / a_secs if a_secs else 0.0,
                 "a_skipped": a_skipped, "proxy": proxy,
             })
         alone = next((r for r in rows if r["scenario"] == "alone"), None)
@@ -495,7 +499,7 @@ observability:
         L.append(f"- Machine: {self.nproc} × {run.cpu_model()}; kernel {platform.release()}; "
                  f"load average before {self.load_before}, after {self.load_after}"
                  + (" — **busy when the run started: rerun on an idle box**" if busy else "")
-                 + f"; switchyard {run.version_of([self.bin, '--version'])}; "
+                 + f"; {run.version_of([self.bin, '--version'])}; "
                  f"python {platform.python_version()}.")
         L.append(f"- Setup: switchyard `workers: 1`, tenants `a` and `b` identified by host "
                  f"(`{{tenant}}.erp.bench`) on one pool `shared` (`max_in_flight: "
@@ -518,28 +522,25 @@ observability:
                          else "no CPU pinning."))
         L.append("")
         L.append("| scenario | B requests | B p50 ms | B p90 ms | B p99 ms | B max ms "
-                 "| p99 / alone | per round | B refused | A answered (req/s) | A 429 | A 503 "
-                 "| A other |")
-        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+                 "| p99 / alone | per round | B refused | A answered (req/s) | A 200 | A 429 "
+                 "| A 503 | A other |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in rows:
             ast = r["a_status"]
             other = {k: v for k, v in ast.items() if k not in ("200", "429", "503")}
             per = ", ".join(f"{x:.2f}" for x in r["ratio_rounds"]) if r["scenario"] != "alone" \
                 else ", ".join(f"{x:.3f} ms" for x in r["p99_rounds"])
-            L.append(
-                f"| {r['scenario']} | {r['n']:,} | {r['p50']:.3f} | {r['p90']:.3f} | "
-                f"{r['p99']:.3f} | {r['max']:.3f} | "
-                + ("—" if r["scenario"] == "alone" or r["ratio"] is None
-                   else f"**{r['ratio']:.2f}**")
-                + f" | {per} | {r['b_refused']} | "
-                + (f"{r['a_measured']:,} ({r['a_rate']:,.0f}/s) | {ast.get('429', 0):,} | "
-                   f"{ast.get('503', 0):,} | "
-                   + (", ".join(f"{k}: {v}" for k, v in sorted(other.items())) or "200: "
-                      + f"{ast.get('200', 0):,}")
-                   if ast else "— | — | — | —")
-                + " |")
+            a_cols = (f"{r['a_measured']:,} ({r['a_rate']:,.0f}/s) | {ast.get('200', 0):,} | "
+                      f"{ast.get('429', 0):,} | {ast.get('503', 0):,} | "
+                      + (", ".join(f"{k}: {v}" for k, v in sorted(other.items())) or "0")
+                      if ast else "— | — | — | — | —")
+            ratio = ("—" if r["scenario"] == "alone" or r["ratio"] is None
+                     else f"**{r['ratio']:.2f}**")
+            L.append(f"| {r['scenario']} | {r['n']:,} | {r['p50']:.3f} | {r['p90']:.3f} | "
+                     f"{r['p99']:.3f} | {r['max']:.3f} | {ratio} | {per} | {r['b_refused']} | "
+                     f"{a_cols} |")
         L.append("")
-        L.append("A other = A's admitted answers (200) and anything else; 0 = connection broke. "
+        L.append("A other: any other status (0 = the connection broke). "
                  "B refused = every B answer that was not 200 (429, 503 or another).")
         L.append("")
         L.append("Proxy counters over the measured phases (`/metrics` deltas, A's warm-up "
@@ -577,20 +578,14 @@ observability:
         text = "\n".join(L) + "\n"
         out = Path(a.out)
         old = out.read_text() if out.exists() else ""
-        i = old.find("\n" + SECTION + "\n")
-        if old.startswith(SECTION + "\n"):
-            i = -1
-            head, rest = "", old
-        elif i >= 0:
-            head, rest = old[:i + 1], old[i + 1:]
+        m = re.search(rf"(?m)^{re.escape(SECTION)}$", old)
+        if m:  # replace our section only, keep what follows it
+            head = old[:m.start()]
+            nxt = re.search(r"(?m)^## ", old[m.end():])
+            tail = old[m.end() + nxt.start():] if nxt else ""
         else:
-            head, rest = (old.rstrip("\n") + "\n\n") if old else "", ""
-        if rest:
-            nxt = re.search(r"(?m)^## ", rest[len(SECTION):])
-            tail = rest[len(SECTION) + nxt.start():] if nxt else ""
-        else:
-            tail = ""
-        out.write_text(head + text + (("\n" + tail) if tail else ""))
+            head, tail = (old.rstrip("\n") + "\n\n") if old else "", ""
+        out.write_text(head + text + ("\n" + tail if tail else ""))
         run.log(f"wrote section {SECTION!r} of {out}")
         print(text)
 
