@@ -49,6 +49,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run  # noqa: E402  (the load harness: process, port and /proc helpers)
 

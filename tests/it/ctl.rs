@@ -8,7 +8,7 @@
 use crate::common::{
     self, ADMIN_TOKEN, FREEZE_A_TOKEN, FREEZE_B_TOKEN, OPERATOR_TOKEN, VIEWER_TOKEN,
 };
-use chrono::{Duration as Delta, SecondsFormat, Utc};
+use crate::freeze::window;
 use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
@@ -17,35 +17,12 @@ use switchyard_test_support::upstream::RecordingUpstream;
 use switchyard_test_support::{binary, dead_addr, eventually};
 
 /// Route `odoo` split between `odoo-stable` and `odoo-canary` at 5 %, ramp 10 → 50 hourly.
+/// Route `odoo` at 5 % with a ramp 10 → 50 (the canary tests' config).
 fn config(stable: &RecordingUpstream, canary: &RecordingUpstream) -> String {
-    format!(
-        r#"
-server:
-  listen: 127.0.0.1:0
-  workers: 1
-admin:
-  listen: 127.0.0.1:0
-  tokens:
-    - {{ name: root, role: admin, token: {{ env: SY_TEST_ADMIN }} }}
-    - {{ name: deploy-bot, role: operator, token: {{ env: SY_TEST_OPERATOR }} }}
-    - {{ name: dashboard, role: viewer, token: {{ env: SY_TEST_VIEWER }} }}
-state: {{ backend: local, data_dir: "${{DATA_DIR}}" }}
-pools:
-  odoo-stable: {{ endpoints: [{}] }}
-  odoo-canary: {{ endpoints: [{}] }}
-tenants:
-  identify: [{{ host: "{{tenant}}.erp.test" }}]
-  list: {{ acme: {{}}, globex: {{}} }}
-routes:
-  - name: odoo
-    match: {{ host: "*.erp.test" }}
-    upstream: {{ stable: odoo-stable, canary: odoo-canary }}
-    canary: {{ weight: 5, ramp: {{ steps: [10, 50], every: 1h }} }}
-observability:
-  access_log: {{ to: "off" }}
-"#,
-        stable.url(),
-        canary.url()
+    crate::canary::config(
+        stable,
+        canary,
+        "{ weight: 5, ramp: { steps: [10, 50], every: 1h } }",
     )
 }
 
@@ -163,7 +140,7 @@ fn ctl_drives_the_canary_and_reads_it_back() {
     );
     let json_status = ctl(p, Some(VIEWER_TOKEN), &["status", "--json"]).json();
     assert_eq!(
-        json_status["routes"][0]["canary"]["weight"].as_f64(),
+        json_status["routes"][1]["canary"]["weight"].as_f64(),
         Some(12.5)
     );
 
@@ -295,30 +272,15 @@ fn ctl_refusals_exit_1_with_the_reason_and_change_nothing() {
     assert!(out.stderr.contains("--reason"), "{}", out.stderr);
 }
 
-/// The ctl config with two freeze-admins (alice, bob) and this `freeze:` block.
-fn freeze_config(stable: &RecordingUpstream, canary: &RecordingUpstream, freeze: &str) -> String {
-    config(stable, canary)
-        .replace(
-            "    - { name: dashboard, role: viewer, token: { env: SY_TEST_VIEWER } }",
-            "    - { name: dashboard, role: viewer, token: { env: SY_TEST_VIEWER } }\n    - { name: alice, role: freeze-admin, token: { env: SY_TEST_FREEZE_A } }\n    - { name: bob, role: freeze-admin, token: { env: SY_TEST_FREEZE_B } }",
-        )
-        .replace("observability:", &format!("freeze: {freeze}\nobservability:"))
-}
-
-/// A fixed window `from`..`to` seconds from now.
-fn window(name: &str, from: i64, to: i64, scope: &str) -> String {
-    let t = |s: i64| (Utc::now() + Delta::seconds(s)).to_rfc3339_opts(SecondsFormat::Secs, true);
-    format!(
-        "{{ name: {name}, start: \"{}\", end: \"{}\"{scope} }}",
-        t(from),
-        t(to)
-    )
-}
-
 fn freeze_rig(freeze: &str) -> Rig {
     common::env();
     let (stable, canary) = (RecordingUpstream::start(), RecordingUpstream::start());
-    let proxy = TestProxy::start(&freeze_config(&stable, &canary, freeze));
+    let proxy = TestProxy::start(&crate::freeze::frozen_config(
+        &stable,
+        &canary,
+        "{ weight: 5, ramp: { steps: [10, 50], every: 1h } }",
+        freeze,
+    ));
     Rig {
         _stable: stable,
         _canary: canary,

@@ -14,7 +14,7 @@ use switchyard_test_support::proxy::TestProxy;
 use switchyard_test_support::upstream::RecordingUpstream;
 
 /// The canary test config with two freeze-admins and this `freeze:` block.
-fn frozen_config(
+pub fn frozen_config(
     s: &RecordingUpstream,
     c: &RecordingUpstream,
     canary: &str,
@@ -29,7 +29,7 @@ fn frozen_config(
 }
 
 /// A fixed window around now (`from` and `to` seconds from now).
-fn window(name: &str, from: i64, to: i64, scope: &str) -> String {
+pub fn window(name: &str, from: i64, to: i64, scope: &str) -> String {
     let t = |s: i64| (Utc::now() + Delta::seconds(s)).to_rfc3339_opts(SecondsFormat::Secs, true);
     format!(
         "{{ name: {name}, start: \"{}\", end: \"{}\"{scope} }}",

@@ -74,14 +74,20 @@ fn replicas_share_a_tenant_rate_limit_and_fail_open() {
         r#"{{ backend: redis, data_dir: "${{DATA_DIR}}", redis: {{ url: "{}", prefix: "sy-rl:", timeout: 50ms }} }}"#,
         r.url()
     );
-    let yaml = config_state(&s, &c, "{ weight: 0 }", &state)
-        .replace("umbrella: {}", "umbrella: { rate: { limit: 1/min, burst: 3 } }");
+    let yaml = config_state(&s, &c, "{ weight: 0 }", &state).replace(
+        "umbrella: {}",
+        "umbrella: { rate: { limit: 1/min, burst: 3 } }",
+    );
     let (a, b) = (TestProxy::start(&yaml), TestProxy::start(&yaml));
     let mut statuses = Vec::new();
     for p in [&a, &b, &a, &b, &a, &b] {
         statuses.push(client::get(p.addr, "umbrella.erp.test", "/web", &[]).status);
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 3, "one burst across replicas: {statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        3,
+        "one burst across replicas: {statuses:?}"
+    );
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 3);
     r.stop();
     let t0 = Instant::now();

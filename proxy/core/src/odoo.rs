@@ -6,6 +6,7 @@
 //! unescaping — and refuses what it cannot read unambiguously, so the proxy and Odoo never
 //! disagree about what was asked.
 
+use crate::path::hex;
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
@@ -295,15 +296,6 @@ fn unquote(v: &str) -> &str {
     v.strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
         .unwrap_or(v)
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Decodes `%XX` (broken escapes stay literal, as in werkzeug) and, for forms, `+` as space.

@@ -3,6 +3,7 @@
 //! [`crate::governance`] and answers with the route's canary as it now is.
 
 use super::auth::{authorize, problem_response};
+use super::body::{bad, object, text, Body};
 use crate::governance::{self, CanaryChange, Who};
 use crate::live::Shared;
 use axum::body::Bytes;
@@ -16,10 +17,6 @@ use switchyard_core::canary::ramp::RampAction;
 use switchyard_core::canary::Weight;
 use switchyard_core::config::Role;
 use switchyard_core::problem::Problem;
-
-fn bad_field(field: &str, detail: impl Into<String>) -> Problem {
-    Problem::new(400, "invalid-request", "Invalid request", detail).with("field", field)
-}
 
 /// The route's canary view, or 404/409.
 fn current(s: &Shared, route: &str) -> Result<Value, Problem> {
@@ -52,31 +49,18 @@ fn answer(r: Result<Value, Problem>) -> Response {
     }
 }
 
-/// The JSON object body, or a 400.
-fn object(body: &Bytes) -> Result<serde_json::Map<String, Value>, Problem> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(bad_field("", "the body must be a JSON object")),
-        Err(e) => Err(bad_field("", format!("the body is not valid JSON: {e}"))),
-    }
+fn reason(m: &Body) -> Result<String, Problem> {
+    text(m, "reason")
 }
 
-fn reason(m: &serde_json::Map<String, Value>) -> Result<String, Problem> {
-    match m.get("reason") {
-        Some(Value::String(r)) if !r.trim().is_empty() => Ok(r.trim().to_owned()),
-        Some(Value::String(_)) | None => Err(bad_field("reason", "reason is required: say why")),
-        Some(_) => Err(bad_field("reason", "reason must be a string")),
-    }
-}
-
-fn weight(m: &serde_json::Map<String, Value>) -> Result<Weight, Problem> {
+fn weight(m: &Body) -> Result<Weight, Problem> {
     let Some(v) = m.get("weight") else {
-        return Err(bad_field("weight", "weight is required (percent, 0..100)"));
+        return Err(bad("weight", "weight is required (percent, 0..100)"));
     };
     let p = v
         .as_f64()
-        .ok_or_else(|| bad_field("weight", format!("weight must be a number, not {v}")))?;
-    Weight::from_percent(p).map_err(|e| bad_field("weight", e))
+        .ok_or_else(|| bad("weight", format!("weight must be a number, not {v}")))?;
+    Weight::from_percent(p).map_err(|e| bad("weight", e))
 }
 
 async fn apply(
@@ -93,6 +77,25 @@ async fn apply(
     }
 }
 
+/// Authorises an operator, checks the route, parses the body into a change, applies it.
+async fn change(
+    s: &Shared,
+    route: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    parse: impl FnOnce(&Body) -> Result<(CanaryChange, String), Problem>,
+) -> Response {
+    let parsed = authorize(headers, Role::Operator, s).and_then(|caller| {
+        current(s, route)?;
+        let (c, why) = parse(&object(body, false)?)?;
+        Ok((caller, c, why))
+    });
+    match parsed {
+        Ok((caller, c, why)) => apply(s, route, c, &caller.name, &why).await,
+        Err(p) => problem_response(p),
+    }
+}
+
 /// `PUT /api/v1/routes/{route}/canary {weight, reason}` (operator).
 pub async fn put(
     State(s): State<Arc<Shared>>,
@@ -100,18 +103,10 @@ pub async fn put(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let caller = match authorize(&headers, Role::Operator, &s) {
-        Ok(c) => c,
-        Err(p) => return problem_response(p),
-    };
-    if let Err(p) = current(&s, &route) {
-        return problem_response(p);
-    }
-    let parsed = object(&body).and_then(|m| Ok((weight(&m)?, reason(&m)?)));
-    match parsed {
-        Ok((w, why)) => apply(&s, &route, CanaryChange::Set(w), &caller.name, &why).await,
-        Err(p) => problem_response(p),
-    }
+    change(&s, &route, &headers, &body, |m| {
+        Ok((CanaryChange::Set(weight(m)?), reason(m)?))
+    })
+    .await
 }
 
 /// `POST /api/v1/routes/{route}/canary/rollback {reason}` (operator).
@@ -121,26 +116,10 @@ pub async fn rollback(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let caller = match authorize(&headers, Role::Operator, &s) {
-        Ok(c) => c,
-        Err(p) => return problem_response(p),
-    };
-    if let Err(p) = current(&s, &route) {
-        return problem_response(p);
-    }
-    match object(&body).and_then(|m| reason(&m)) {
-        Ok(why) => {
-            apply(
-                &s,
-                &route,
-                CanaryChange::Rollback { cause: None },
-                &caller.name,
-                &why,
-            )
-            .await
-        }
-        Err(p) => problem_response(p),
-    }
+    change(&s, &route, &headers, &body, |m| {
+        Ok((CanaryChange::Rollback { cause: None }, reason(m)?))
+    })
+    .await
 }
 
 /// `POST /api/v1/routes/{route}/canary/ramp {action, reason}` (operator).
@@ -150,25 +129,13 @@ pub async fn ramp(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let caller = match authorize(&headers, Role::Operator, &s) {
-        Ok(c) => c,
-        Err(p) => return problem_response(p),
-    };
-    if let Err(p) = current(&s, &route) {
-        return problem_response(p);
-    }
-    let parsed = object(&body).and_then(|m| {
+    change(&s, &route, &headers, &body, |m| {
         let action = m
             .get("action")
             .and_then(Value::as_str)
             .and_then(RampAction::parse)
-            .ok_or_else(|| {
-                bad_field("action", "action must be one of start, pause, resume, stop")
-            })?;
-        Ok((action, reason(&m)?))
-    });
-    match parsed {
-        Ok((a, why)) => apply(&s, &route, CanaryChange::Ramp(a), &caller.name, &why).await,
-        Err(p) => problem_response(p),
-    }
+            .ok_or_else(|| bad("action", "action must be one of start, pause, resume, stop"))?;
+        Ok((CanaryChange::Ramp(action), reason(m)?))
+    })
+    .await
 }

@@ -4,6 +4,7 @@
 //! written through [`governance::record`] (compare-and-set, then audit).
 
 use super::auth::{authorize, problem_response, Caller};
+use super::body::{bad, object, text, Body};
 use crate::audit::AuditEntry;
 use crate::freeze::{
     new_id, BreakGlass, GlassStatus, ManualFreeze, ScopeRecord, NS_FREEZES, NS_GLASS,
@@ -16,35 +17,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::sync::Arc;
 use switchyard_core::config::Role;
 use switchyard_core::problem::Problem;
-
-type Body = Map<String, Value>;
-
-fn bad(field: &str, detail: impl Into<String>) -> Problem {
-    Problem::new(400, "invalid-request", "Invalid request", detail).with("field", field)
-}
-
-fn body(b: &Bytes, empty_ok: bool) -> Result<Body, Problem> {
-    if empty_ok && b.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Body::new());
-    }
-    match serde_json::from_slice::<Value>(b) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(bad("", "the body must be a JSON object")),
-        Err(e) => Err(bad("", format!("the body is not valid JSON: {e}"))),
-    }
-}
-
-fn text(m: &Body, field: &str) -> Result<String, Problem> {
-    match m.get(field) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
-        Some(Value::String(_)) | None => Err(bad(field, format!("{field} is required"))),
-        Some(_) => Err(bad(field, format!("{field} must be a string"))),
-    }
-}
 
 fn scope(m: &Body) -> Result<ScopeRecord, Problem> {
     let Some(v) = m.get("scope") else {
@@ -148,7 +124,7 @@ async fn start_inner(
     b: &Bytes,
 ) -> Result<(StatusCode, Value), Problem> {
     let caller = admin(s, headers).await?;
-    let m = body(b, false)?;
+    let m = object(b, false)?;
     let now = Utc::now();
     let f = ManualFreeze {
         id: new_id("freeze"),
@@ -186,7 +162,7 @@ async fn stop_inner(
     b: &Bytes,
 ) -> Result<(StatusCode, Value), Problem> {
     let caller = admin(s, headers).await?;
-    let m = body(b, true)?;
+    let m = object(b, true)?;
     let reason = text(&m, "reason").unwrap_or_else(|_| format!("lifted by {}", caller.name));
     let raw = s
         .store()
@@ -226,7 +202,7 @@ async fn request_inner(
     b: &Bytes,
 ) -> Result<(StatusCode, Value), Problem> {
     let caller = admin(s, headers).await?;
-    let m = body(b, false)?;
+    let m = object(b, false)?;
     let policy = s.live.load().config.freeze.break_glass;
     let ttl_raw = text(&m, "ttl")?;
     let ttl = switchyard_core::units::parse_duration(&ttl_raw).map_err(|e| bad("ttl", e))?;

@@ -3,6 +3,7 @@
 //! on every error. Mutations are POST/PUT/DELETE and each is audited.
 
 mod auth;
+mod body;
 mod canary;
 mod freeze;
 mod status;
