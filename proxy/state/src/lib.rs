@@ -1,14 +1,15 @@
 //! switchyard-state owns what must outlive a process and be shared between replicas, behind one
 //! type: [`Store`]. Two backends sit behind it: `local` (files under `data_dir`, one process)
-//! and `redis` (several replicas on one Redis). Today the store holds keyed namespaces of small
-//! opaque documents (the caller stores JSON) with compare-and-set and change notifications;
-//! rate-limit buckets, dedupe keys and the audit stream are meant to join as sibling modules per
-//! backend, dispatched the same way.
+//! and `redis` (several replicas on one Redis). It holds keyed namespaces of small opaque
+//! documents (the caller stores JSON) with compare-and-set and change notifications, shared
+//! rate-limit buckets (GCRA on redis' clock), dedupe claims and the mirrored audit stream;
+//! data-plane calls (rate limits, dedupe) are bounded by `state.redis.timeout`.
 //!
 //! Callers read a namespace with [`Store::get_all`] on start and again whenever
 //! [`Store::changes`] names it (or sends [`RESYNC_ALL`]), so missed or repeated notifications
 //! cost a re-read, never a wrong value.
 
+mod dedupe;
 mod error;
 mod local;
 mod redis;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
+pub use dedupe::Claim;
 pub use error::StateError;
 pub use redis::GcraReply;
 
@@ -168,6 +170,41 @@ impl Store {
         match &*self.inner {
             Backend::Local(_) => Ok(None),
             Backend::Redis(b) => b.gcra(key, interval, burst, cost).await.map(Some),
+        }
+    }
+
+    /// Claims dedupe key `key` for `ttl`, or learns the outcome of the request that did.
+    pub async fn dedupe_claim(&self, key: &str, ttl: Duration) -> Result<Claim, StateError> {
+        match &*self.inner {
+            Backend::Local(b) => Ok(b.dedupe.claim(key, ttl)),
+            Backend::Redis(b) => b.dedupe_claim(key, ttl).await,
+        }
+    }
+
+    /// Records the outcome of the request that claimed `key` (seen by later duplicates).
+    pub async fn dedupe_record(
+        &self,
+        key: &str,
+        outcome: &str,
+        ttl: Duration,
+    ) -> Result<(), StateError> {
+        match &*self.inner {
+            Backend::Local(b) => {
+                b.dedupe.record(key, outcome, ttl);
+                Ok(())
+            }
+            Backend::Redis(b) => b.dedupe_set(key, outcome, ttl).await,
+        }
+    }
+
+    /// Gives a claimed key back (the request was refused before it was processed).
+    pub async fn dedupe_release(&self, key: &str) -> Result<(), StateError> {
+        match &*self.inner {
+            Backend::Local(b) => {
+                b.dedupe.release(key);
+                Ok(())
+            }
+            Backend::Redis(b) => b.dedupe_del(key).await,
         }
     }
 

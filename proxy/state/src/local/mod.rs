@@ -18,6 +18,8 @@ const TMP_SUFFIX: &str = ".tmp";
 
 /// State files of one process under `data_dir/state/`.
 pub(crate) struct LocalBackend {
+    /// Dedupe keys (in memory).
+    pub(crate) dedupe: crate::dedupe::LocalDedupe,
     dir: PathBuf,
     // Owned guards travel into the blocking write, so a caller that gives up waiting cannot
     // let a second write start on the same temp file while the first is still running.
@@ -35,6 +37,7 @@ impl LocalBackend {
         let prepare = dir.clone();
         blocking(&dir, move || prepare_dir(&prepare)).await?;
         Ok(LocalBackend {
+            dedupe: Default::default(),
             dir,
             write_lock: Arc::new(Mutex::new(())),
             changes,

@@ -191,3 +191,26 @@ async fn rejects_namespaces_outside_the_alphabet() {
     assert!(matches!(err, StateError::InvalidNamespace(_)), "{err:?}");
     assert!(!tmp.path().join("escape.json").exists());
 }
+
+#[tokio::test]
+async fn dedupe_claims_and_outcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = crate::Store::open(&crate::BackendConfig::Local {
+        data_dir: dir.path().to_owned(),
+    })
+    .await
+    .unwrap();
+    let ttl = std::time::Duration::from_secs(60);
+    assert_eq!(s.dedupe_claim("k", ttl).await.unwrap(), crate::Claim::New);
+    assert_eq!(
+        s.dedupe_claim("k", ttl).await.unwrap(),
+        crate::Claim::Seen(None)
+    );
+    s.dedupe_record("k", "200", ttl).await.unwrap();
+    assert_eq!(
+        s.dedupe_claim("k", ttl).await.unwrap(),
+        crate::Claim::Seen(Some("200".into()))
+    );
+    s.dedupe_release("k").await.unwrap();
+    assert_eq!(s.dedupe_claim("k", ttl).await.unwrap(), crate::Claim::New);
+}

@@ -194,6 +194,83 @@ impl RedisBackend {
         Ok(wrote == 1)
     }
 
+    /// `SET <prefix>dd:<key> pending NX PX ttl`, or the value already there.
+    pub(crate) async fn dedupe_claim(
+        &self,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<crate::Claim, StateError> {
+        let full = format!("{}dd:{key}", self.prefix);
+        let mut conn = self.conn.clone();
+        let mut set = ::redis::cmd("SET");
+        set.arg(&full)
+            .arg(crate::dedupe::PENDING)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl.as_millis().max(1) as u64);
+        let done: Option<String> = self
+            .data_call("SET", &full, set.query_async(&mut conn))
+            .await?;
+        if done.is_some() {
+            return crate::dedupe::from_redis(true, None);
+        }
+        let mut get = ::redis::cmd("GET");
+        get.arg(&full);
+        let existing: Option<String> = self
+            .data_call("GET", &full, get.query_async(&mut conn))
+            .await?;
+        crate::dedupe::from_redis(false, existing)
+    }
+
+    /// `SET <prefix>dd:<key> outcome PX ttl`.
+    pub(crate) async fn dedupe_set(
+        &self,
+        key: &str,
+        outcome: &str,
+        ttl: Duration,
+    ) -> Result<(), StateError> {
+        let full = format!("{}dd:{key}", self.prefix);
+        let mut conn = self.conn.clone();
+        let mut set = ::redis::cmd("SET");
+        set.arg(&full)
+            .arg(outcome)
+            .arg("PX")
+            .arg(ttl.as_millis().max(1) as u64);
+        let _: Option<String> = self
+            .data_call("SET", &full, set.query_async(&mut conn))
+            .await?;
+        Ok(())
+    }
+
+    /// `DEL <prefix>dd:<key>`.
+    pub(crate) async fn dedupe_del(&self, key: &str) -> Result<(), StateError> {
+        let full = format!("{}dd:{key}", self.prefix);
+        let mut conn = self.conn.clone();
+        let mut del = ::redis::cmd("DEL");
+        del.arg(&full);
+        let _: i64 = self
+            .data_call("DEL", &full, del.query_async(&mut conn))
+            .await?;
+        Ok(())
+    }
+
+    /// Bounds a data-plane call by `state.redis.timeout`.
+    async fn data_call<T>(
+        &self,
+        command: &str,
+        key: &str,
+        query: impl Future<Output = RedisResult<T>>,
+    ) -> Result<T, StateError> {
+        match tokio::time::timeout(self.data_timeout, query).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(classify(command, key, &e)),
+            Err(_) => Err(StateError::Unavailable(format!(
+                "redis {command} {key}: no reply within {} ms",
+                self.data_timeout.as_millis()
+            ))),
+        }
+    }
+
     /// One GCRA decision for `<prefix>rl:<key>`, bounded by the data-plane timeout.
     pub(crate) async fn gcra(
         &self,

@@ -333,3 +333,42 @@ async fn gcra_on_redis_time_is_shared_and_honest() {
         "the data-plane timeout bounds the wait"
     );
 }
+
+#[tokio::test]
+async fn dedupe_claims_are_shared_by_replicas() {
+    let server = RedisServer::start().await;
+    let (a, b) = (open(&server.url()).await, open(&server.url()).await);
+    assert!(until_available(&a, RECOVER_WITHIN).await);
+    let ttl = Duration::from_secs(60);
+    assert_eq!(
+        a.dedupe_claim("dhl:msg-1", ttl).await.unwrap(),
+        crate::Claim::New
+    );
+    assert_eq!(
+        b.dedupe_claim("dhl:msg-1", ttl).await.unwrap(),
+        crate::Claim::Seen(None),
+        "pending"
+    );
+    a.dedupe_record("dhl:msg-1", "202", ttl).await.unwrap();
+    assert_eq!(
+        b.dedupe_claim("dhl:msg-1", ttl).await.unwrap(),
+        crate::Claim::Seen(Some("202".into()))
+    );
+    b.dedupe_release("dhl:msg-1").await.unwrap();
+    assert_eq!(
+        a.dedupe_claim("dhl:msg-1", ttl).await.unwrap(),
+        crate::Claim::New,
+        "released"
+    );
+    let short = Duration::from_millis(50);
+    assert_eq!(
+        a.dedupe_claim("dhl:msg-2", short).await.unwrap(),
+        crate::Claim::New
+    );
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert_eq!(
+        b.dedupe_claim("dhl:msg-2", short).await.unwrap(),
+        crate::Claim::New,
+        "expired"
+    );
+}
