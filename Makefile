@@ -2,7 +2,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo test test-deps build bench lint fmt check-config
+.PHONY: demo test test-deps build bench lint fmt check-config plugins
 
 demo: ## run switchyard on its embedded default with in-process demo upstreams
 	$(CARGO) run -q -p switchyard -- demo
@@ -12,6 +12,14 @@ test-deps: ## install what tests need (redis-server, nginx, Traefik venv, wasm t
 
 build:
 	$(CARGO) build -p switchyard
+
+# The WASM policies (SPEC §6): their own workspace in wasm-plugins/ with its own target dir.
+# Produces wasm-plugins/dist/<policy>.wasm and the Traefik local-plugin tree
+# wasm-plugins/dist/plugins-local/src/switchyard/<policy>/{.traefik.yml,plugin.wasm}.
+plugins: ## build the WASM policies → wasm-plugins/dist/
+	@rustup target list --installed 2>/dev/null | grep -q wasm32-wasip1 || rustup target add wasm32-wasip1 >/dev/null
+	cd wasm-plugins && CARGO_TARGET_DIR=$(CURDIR)/wasm-plugins/target $(CARGO) build --release --target wasm32-wasip1
+	CARGO_TARGET_DIR=$(CURDIR)/wasm-plugins/target ./wasm-plugins/traefik-plugin/package.sh
 
 test: test-deps build ## install prerequisites, then run every test (and the lints)
 	$(CARGO) test --workspace --no-fail-fast

@@ -26,7 +26,7 @@ benches/RESULTS.md (replacing only that section). Loopback only; every process i
 stopped at the end. Python 3.11 standard library only; reuses run.py's helpers.
 
     cargo build --release -p switchyard
-    python3 benches/load/noisy.py                         # 2 rounds x 15 s per scenario
+    python3 benches/load/noisy.py                         # 3 rounds x 15 s per scenario
     python3 benches/load/noisy.py --rounds 1 --duration 5 --scenarios alone,flood
 """
 from __future__ import annotations
@@ -179,7 +179,7 @@ async def load_main(a: argparse.Namespace) -> dict:
     waiting_for_conn = 0
     lat_us: list[int] = []
     status: dict[int, int] = {}
-    sent = 0
+    sent = sent_measured = 0
     measuring = False
     stopping = False
     t0 = time.monotonic()
@@ -196,11 +196,15 @@ async def load_main(a: argparse.Namespace) -> dict:
         _, proto = await loop.create_connection(lambda: ClientProto(free), "127.0.0.1", a.port)
         return proto
 
-    def fire(c: ClientProto) -> None:
+    def fire(c: ClientProto) -> bool:
         nonlocal sent
+        if c.transport is None or c.transport.is_closing():
+            return False  # closed by the peer; keep_up replaces it
+        nonlocal sent_measured
         sent += 1
         t_send = time.perf_counter_ns()
         rec = measuring
+        sent_measured += rec
 
         def done(code: int, t_end: int) -> None:
             if rec:
@@ -209,6 +213,7 @@ async def load_main(a: argparse.Namespace) -> dict:
                     lat_us.append((t_end - t_send) // 1000)
 
         c.send(raw, done)
+        return True
 
     conns = [await connect() for _ in range(a.connections)]
 
@@ -243,9 +248,10 @@ async def load_main(a: argparse.Namespace) -> dict:
             if not measuring and now >= end_warm:
                 measuring = True
             while due <= now:
-                if idle:
-                    fire(idle.pop())
-                elif measuring:
+                ok = False
+                while idle and not ok:
+                    ok = fire(idle.pop())
+                if not ok and measuring:
                     waiting_for_conn += 1  # open loop: never queued behind a busy connection
                 due += interval
             await asyncio.sleep(max(0.0, min(due - time.monotonic(), 0.002)))
@@ -258,7 +264,8 @@ async def load_main(a: argparse.Namespace) -> dict:
             c.transport.close()
     lat_us.sort()
     return {"host": a.host, "path": a.path, "rate": a.rate, "connections": a.connections,
-            "measured_s": a.duration, "sent": sent, "status": status,
+            "measured_s": a.duration, "sent": sent, "sent_measured": sent_measured,
+            "status": status,
             "not_sent_all_connections_busy": waiting_for_conn, "latencies_us": lat_us}
 
 
@@ -292,6 +299,20 @@ def delta(m0: dict, m1: dict, prefix: str, **labels: str) -> int:
     return int(tot)
 
 
+def busy_ticks() -> int:
+    """Busy CPU time of the whole machine (all CPUs), in clock ticks."""
+    f = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    v = [int(x) for x in f]
+    return v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)
+
+
+def own_ticks(*pids: int) -> int:
+    """CPU of our long-running processes plus our own and our waited-for children's."""
+    t = os.times()
+    mine = (t.user + t.system + t.children_user + t.children_system) * run.CLK_TCK
+    return int(mine) + sum(run.cpu_ticks(p) for p in pids)
+
+
 class Noisy:
     def __init__(self, a: argparse.Namespace) -> None:
         self.a = a
@@ -319,6 +340,7 @@ class Noisy:
                             "--origin-delay-ms", str(a.delay_ms)], a.load_cpu)
         self.cmds["origin"] = shlex.join(ocmd)
         origin = self.procs.start("origin", ocmd, None, self.tmp / "origin.log")
+        self.origin = origin
         run.wait_http(origin, self.origin_port, "/", OK_BODY, self.tmp / "origin.log", 10)
         self.port, self.admin = run.free_port(self.ports), run.free_port(self.ports)
         d = self.tmp / "switchyard"
@@ -375,10 +397,42 @@ observability:
                             "--duration", f"{duration:g}", "--out", str(out)],
                            self.a.load_cpu)
 
+    def wait_quiet(self) -> None:
+        """Waits (at most --quiet-wait s) until other processes use < 15 % of a core."""
+        t_end = time.monotonic() + self.a.quiet_wait
+        while True:
+            b0, o0 = busy_ticks(), own_ticks(self.sy.pid, self.origin.pid)
+            time.sleep(1.0)
+            foreign = ((busy_ticks() - b0) - (own_ticks(self.sy.pid, self.origin.pid) - o0)) \
+                / run.CLK_TCK
+            if foreign < 0.15:
+                return
+            if time.monotonic() >= t_end:
+                run.log(f"  machine still busy ({foreign:.2f} CPU s/s from other processes); "
+                        "measuring anyway")
+                return
+            run.log(f"  waiting for the machine to quieten ({foreign:.2f} CPU s/s from other "
+                    "processes)")
+            time.sleep(2.0)
+
     def phase(self, scenario: str, rnd: int) -> dict:
+        for attempt in range(self.a.retries + 1):
+            r = self.phase_once(scenario, rnd)
+            if r["foreign_cpu_s"] <= 0.1 * self.a.duration or attempt == self.a.retries:
+                r["attempts"] = attempt + 1
+                return r
+            run.log(f"  round {rnd} {scenario}: disturbed by other processes "
+                    f"({r['foreign_cpu_s']:.1f} CPU s); measuring it again")
+        raise AssertionError("unreachable")
+
+    def phase_once(self, scenario: str, rnd: int) -> dict:
         a = self.a
         time.sleep(a.settle)  # let the limiter refill and the queues drain between phases
+        if a.quiet_wait > 0:
+            self.wait_quiet()
         m0 = metrics(self.admin)
+        busy0, own0 = busy_ticks(), own_ticks(self.sy.pid, self.origin.pid)
+        sy0 = run.cpu_ticks(self.sy.pid)
         b_out = self.tmp / f"b-{scenario}-{rnd}.json"
         a_out = self.tmp / f"a-{scenario}-{rnd}.json"
         bcmd = self.load_cmd("b", "b.erp.bench", "/", a.b_rate, a.b_connections, a.b_warmup,
@@ -412,8 +466,11 @@ observability:
         if self.sy.poll() is not None:
             raise RuntimeError("switchyard died:\n" + run.tail(self.tmp / "switchyard/stdout.log"))
         m1 = metrics(self.admin)
+        busy1, own1 = busy_ticks(), own_ticks(self.sy.pid, self.origin.pid)
+        sy1 = run.cpu_ticks(self.sy.pid)
         b = json.loads(b_out.read_text())
-        r = {"round": rnd, "b": b}
+        r = {"round": rnd, "b": b, "foreign_cpu_s": max(0, (busy1 - busy0) - (own1 - own0))
+             / run.CLK_TCK, "switchyard_cpu_s": (sy1 - sy0) / run.CLK_TCK}
         if aproc is not None:
             r["a"] = json.loads(a_out.read_text())
         r["proxy"] = {
@@ -431,8 +488,10 @@ observability:
         }
         lat = b["latencies_us"]
         ast = r.get("a", {}).get("status", {})
-        run.log(f"  round {rnd} {scenario:<6} B {len(lat)} ok, p50 {pct(lat, 50):.3f} ms, "
-                f"p99 {pct(lat, 99):.3f} ms, B status {b['status']}"
+        run.log(f"  round {rnd} {scenario:<6} B sent {b['sent_measured']} (not sent "
+                f"{b['not_sent_all_connections_busy']}), {len(lat)} ok, p50 {pct(lat, 50):.3f} ms, "
+                f"p99 {pct(lat, 99):.3f} ms, B status {b['status']}, other processes' CPU "
+                f"{r['foreign_cpu_s']:.1f} s"
                 + (f"; A status {ast}, A sent {r['a']['sent']}" if aproc else ""))
         return r
 
@@ -465,12 +524,18 @@ observability:
                     a_secs += r["a"]["measured_s"]
                     a_skipped += r["a"]["not_sent_all_connections_busy"]
             proxy = {k: sum(r["proxy"][k] for r in runs) for k in runs[0]["proxy"]}
+            b_sent = sum(r["b"]["sent_measured"] for r in runs)
+            b_not_sent = sum(r["b"]["not_sent_all_connections_busy"] for r in runs)
             a_measured = sum(astat.values())
             rows.append({
                 "scenario": s, "n": len(lat), "p50": pct(lat, 50), "p90": pct(lat, 90),
                 "p99": pct(lat, 99), "max": lat[-1] / 1000 if lat else float("nan"),
                 "p99_rounds": [pct(r["b"]["latencies_us"], 99) for r in runs],
                 "b_status": bstat, "b_refused": sum(v for k, v in bstat.items() if k != "200"),
+                "b_sent": b_sent, "b_unanswered": b_sent - sum(bstat.values()),
+                "b_not_sent": b_not_sent,
+                "foreign_rounds": [r["foreign_cpu_s"] for r in runs],
+                "sy_cpu_s": sum(r["switchyard_cpu_s"] for r in runs),
                 "a_status": astat, "a_measured": a_measured,
                 "a_rate": a_measured / a_secs if a_secs else 0.0,
                 "a_skipped": a_skipped, "proxy": proxy,
@@ -517,7 +582,10 @@ observability:
                  f"running through B's measurement; `heavy`: A's requests take {a.heavy_ms} ms "
                  "at the origin; `max`: A closed-loop, as fast as its connections go. "
                  f"{a.rounds} round(s), scenarios interleaved in the order "
-                 + ", ".join(a.scenarios) + f"; {a.settle:g} s pause before each phase.")
+                 + ", ".join(a.scenarios) + f"; {a.settle:g} s pause before each phase, then "
+                 f"up to {a.quiet_wait:g} s of waiting until other processes on the machine use "
+                 "under 15 % of a core; a phase they disturbed (over 10 % of a core) is measured "
+                 f"again, up to {a.retries} time(s).")
         L.append("- " + (f"switchyard pinned to CPU {a.subject_cpu}; origin and both load "
                          f"generators on CPU {a.load_cpu} (taskset)." if self.pin
                          else "no CPU pinning."))
@@ -552,6 +620,30 @@ observability:
                      f"{r['proxy']['b_limited']}, B admission rejections "
                      f"{r['proxy']['b_rejected']}" for r in rows) + ".")
         L.append("")
+        L.append("CPU during each measured phase (B's warm-up included): switchyard "
+                 + ", ".join(f"{r['scenario']} {r['sy_cpu_s'] / len(r['foreign_rounds']):.2f} s"
+                             for r in rows)
+                 + " per phase; other processes on the machine (not this benchmark's) "
+                 + ", ".join(f"{r['scenario']} " + "/".join(f"{x:.1f}" for x in
+                                                           r["foreign_rounds"]) + " s"
+                             for r in rows) + " per round.")
+        redone = sum(r["attempts"] - 1 for runs in self.results.values() for r in runs)
+        if redone:
+            L.append(f"{redone} disturbed phase(s) were measured again (only the last attempt "
+                     "counts).")
+        noisy = [r["scenario"] for r in rows if max(r["foreign_rounds"]) > 0.1 * a.duration]
+        if noisy:
+            L.append(f"**Other processes used more than 10 % of a core during {', '.join(noisy)}: "
+                     "those phases were disturbed; rerun on an idle machine.**")
+        L.append("")
+        lost = [r for r in rows if r["b_unanswered"] or r["b_not_sent"]]
+        if lost:
+            L.append("**B requests missing from the latencies** (a stall longer than B's "
+                     "connections could cover, or no answer within 0.3 s of the phase end): "
+                     + ", ".join(f"{r['scenario']}: {r['b_not_sent']} not sent, "
+                                 f"{r['b_unanswered']} unanswered" for r in lost)
+                     + ". Their latency would be worse than the p99 shown; rerun.")
+            L.append("")
         skipped = [r for r in rows if r["a_skipped"]]
         if skipped:
             L.append("A requests not sent because all its connections were busy (open loop, "
@@ -604,7 +696,7 @@ def main() -> int:
     p.add_argument("--connections", type=int, default=1, help=argparse.SUPPRESS)
     p.add_argument("--all-latencies", action="store_true", help=argparse.SUPPRESS)
     # the benchmark
-    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--duration", type=float, default=15, help="measured seconds per phase (≤ 20)")
     p.add_argument("--warmup", type=float, default=0, help=argparse.SUPPRESS)
     p.add_argument("--scenarios", default="alone,flood,heavy",
@@ -612,7 +704,7 @@ def main() -> int:
     p.add_argument("--delay-ms", type=float, default=2.0, help="origin delay (default 2)")
     p.add_argument("--heavy-ms", type=int, default=100, help="A's request time in `heavy`")
     p.add_argument("--b-rate", type=float, default=150)
-    p.add_argument("--b-connections", type=int, default=8)
+    p.add_argument("--b-connections", type=int, default=32)
     p.add_argument("--b-warmup", type=float, default=1.0)
     p.add_argument("--a-rate", type=float, default=2000)
     p.add_argument("--a-connections", type=int, default=64)
@@ -623,6 +715,10 @@ def main() -> int:
     p.add_argument("--tenant-max-in-flight", type=int, default=8)
     p.add_argument("--tenant-queue", type=int, default=16)
     p.add_argument("--pool-max-in-flight", type=int, default=16)
+    p.add_argument("--quiet-wait", type=float, default=60, help="before each phase, wait up to "
+                   "this long for other processes to go quiet (0: don't)")
+    p.add_argument("--retries", type=int, default=1, help="measure a phase again this many times "
+                   "when other processes used more than 10 %% of a core during it")
     p.add_argument("--subject-cpu", default="1")
     p.add_argument("--load-cpu", default="0", help="CPU list for the origin and generators")
     p.add_argument("--no-pin", action="store_true")

@@ -25,7 +25,8 @@ fn editor_rename_applies_and_invalid_config_keeps_serving() {
     p.write_config(&common::config(&b, ""));
     assert!(
         eventually(Duration::from_secs(5), || (p.version() == 2).then_some(())).is_some(),
-        "rename not picked up"
+        "rename not picked up: {}",
+        p.status(common::VIEWER_TOKEN)["last_reload"]
     );
     assert_eq!(served_by(&p, &a, &b), (0, 1));
 

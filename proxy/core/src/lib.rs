@@ -21,3 +21,4 @@ pub mod path;
 pub mod problem;
 pub mod routing;
 pub mod units;
+pub mod webhook;

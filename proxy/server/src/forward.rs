@@ -20,6 +20,46 @@ pub type ReqBody = Either<Limited<ClientBody>, Empty<Bytes>>;
 /// Body sent to the client: the upstream's, or one the proxy wrote.
 pub type RespBody = Either<UpBody, BoxBody<Bytes, std::io::Error>>;
 
+/// Forwards a client request to `pool`: the canonical target and Host, HTTP/1.1 upstream,
+/// the body under `max_body` (413 beyond); counts retries and failures per pool.
+pub async fn to_pool(
+    pool: &PoolRuntime,
+    worker: usize,
+    req: Request<ClientBody>,
+    target: &crate::stages::target::Target,
+    max_body: u64,
+    metrics: &crate::metrics::Metrics,
+) -> Result<Forwarded, Reject> {
+    let (mut parts, body) = req.into_parts();
+    if let Some(uri) = target.forward_uri() {
+        parts.uri = uri.map_err(|_| Reject::Path(switchyard_core::path::PathError::NotAbsolute))?;
+    }
+    // Upstreams speak HTTP/1.1 and see the one canonical host (h2 requests carry none).
+    parts.version = http::Version::HTTP_11;
+    parts
+        .headers
+        .insert(http::header::HOST, target.forwarded_host.clone());
+    let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
+    let upstream_req = Request::from_parts(parts, Either::Left(Limited::new(body, limit)));
+    let fwd = send(pool, worker, upstream_req).await.map_err(|r| match r {
+        Reject::BodyTooLarge(_) => Reject::BodyTooLarge(max_body),
+        other => other,
+    });
+    // Retries and failures are rare: count them (label lookups off the common path).
+    let outcome = match &fwd {
+        Ok(f) if f.attempts == 1 => None,
+        Ok(_) => Some("retried"),
+        Err(_) => Some("failed"),
+    };
+    if let Some(o) = outcome {
+        metrics
+            .upstream_attempts
+            .with_label_values(&[pool.name.as_str(), o])
+            .inc();
+    }
+    fwd
+}
+
 /// A response body the proxy wrote.
 pub fn full(b: Bytes) -> RespBody {
     Either::Right(Full::new(b).map_err(|never| match never {}).boxed())

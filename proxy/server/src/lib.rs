@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod preface;
 pub mod proxy;
+pub mod reload;
 pub mod rescue;
 pub mod stages;
 pub mod tls;

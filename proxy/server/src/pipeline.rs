@@ -13,7 +13,6 @@ use crate::metrics::{code_class, RequestLabels};
 use crate::rescue::{self, Reject};
 use crate::stages::{admit, canary, identify, odoo, respond, target, trust};
 use http::{header, HeaderName, HeaderValue, Request, Response};
-use http_body_util::{Either, Limited};
 use std::convert::Infallible;
 use std::sync::Arc;
 use switchyard_core::canary::Variant;
@@ -77,22 +76,7 @@ async fn run(
 
     // 3. Identify — tenant (every source agrees, else 421; unknown → 404, never a default)
     //    and route (first match wins).
-    let cert = conn
-        .client_cert
-        .as_deref()
-        .or(claims.forwarded_cert.as_ref());
-    let header_claim = claims.header.as_deref();
-    let id = identify::identify(
-        cfg,
-        &target.authority,
-        target.path(),
-        req.method().as_str(),
-        conn.sni.as_deref(),
-        &identify::Claims {
-            cert,
-            header: header_claim,
-        },
-    )?;
+    let id = identify::from_request(cfg, &target, req.method(), conn, &claims)?;
     ctx.route = Some(id.route);
     ctx.tenant_idx = id.tenant;
 
@@ -150,40 +134,7 @@ async fn run(
 
     // Forward — next healthy endpoint of that pool, timeouts, one safe retry.
     let pool = &snap.pools[pick.pool.0];
-    let (mut parts, body) = req.into_parts();
-    if let Some(uri) = target.forward_uri() {
-        parts.uri = uri.map_err(|_| Reject::Path(switchyard_core::path::PathError::NotAbsolute))?;
-    }
-    // Upstreams speak HTTP/1.1 and see the one canonical host (h2 requests carry none).
-    parts.version = http::Version::HTTP_11;
-    parts
-        .headers
-        .insert(header::HOST, target.forwarded_host.clone());
-    let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
-    let upstream_req = Request::from_parts(parts, Either::Left(Limited::new(body, limit)));
-    let fwd = forward::send(pool, w.index, upstream_req)
-        .await
-        .map_err(|r| match r {
-            Reject::BodyTooLarge(_) => Reject::BodyTooLarge(max_body),
-            other => other,
-        });
-    // Retries and failures are rare: count them (label lookups off the common path).
-    match &fwd {
-        Ok(f) if f.attempts == 1 => {}
-        Ok(_) => w
-            .shared
-            .metrics
-            .upstream_attempts
-            .with_label_values(&[pool.name.as_str(), "retried"])
-            .inc(),
-        Err(_) => w
-            .shared
-            .metrics
-            .upstream_attempts
-            .with_label_values(&[pool.name.as_str(), "failed"])
-            .inc(),
-    }
-    let fwd = fwd?;
+    let fwd = forward::to_pool(pool, w.index, req, &target, max_body, &w.shared.metrics).await?;
     ctx.endpoint = Some(pool.endpoints[fwd.endpoint].url.clone());
     ctx.attempts = fwd.attempts;
     Ok(respond::from_upstream(fwd.response))

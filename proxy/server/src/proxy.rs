@@ -70,13 +70,16 @@ pub fn start(opts: Options) -> Result<Running, Vec<String>> {
     let _ = admin.set_nonblocking(true);
     let admin_bound = admin.local_addr().map_err(|e| vec![e.to_string()])?;
     let (data, workers) = listener::start(shared.clone(), rx.clone()).map_err(|e| vec![e])?;
+    let (ready_tx, ready) = std::sync::mpsc::channel();
     let control = {
         let (shared, tx2) = (shared.clone(), tx.clone());
         std::thread::Builder::new()
             .name("switchyard-control".into())
-            .spawn(move || control(rt, shared, admin, opts, rx, tx2))
+            .spawn(move || control(rt, shared, admin, opts, rx, tx2, ready_tx))
             .map_err(|e| vec![e.to_string()])?
     };
+    // Started means watched: a config change made right after start is not missed.
+    let _ = ready.recv_timeout(std::time::Duration::from_secs(10));
     Ok(Running {
         data,
         admin: admin_bound,
@@ -160,6 +163,7 @@ fn control(
     opts: Options,
     mut rx: watch::Receiver<bool>,
     tx: watch::Sender<bool>,
+    ready: std::sync::mpsc::Sender<()>,
 ) {
     rt.block_on(async move {
         shared.start_checks();
@@ -177,6 +181,7 @@ fn control(
         if opts.signals {
             tokio::spawn(signals(shared.clone(), tx));
         }
+        let _ = ready.send(());
         let app = crate::admin::router(shared.clone());
         let Ok(listener) = tokio::net::TcpListener::from_std(admin) else {
             return;

@@ -9,10 +9,12 @@ pub mod canary;
 pub mod freeze;
 pub mod observability;
 pub mod ownership;
+pub mod partners;
 pub mod pools;
 pub mod routes;
 pub mod secrets;
 pub mod server;
+pub mod spool;
 pub mod state;
 pub mod tenants;
 

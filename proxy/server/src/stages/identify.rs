@@ -68,6 +68,32 @@ fn cert_tenant(field: CertField, cert: &CertSubject) -> Option<&str> {
     }
 }
 
+/// Identifies tenant and route of a request from its canonical target, the connection's
+/// verified certificate (or one a trusted proxy forwarded) and the gathered claims.
+pub fn from_request(
+    cfg: &Config,
+    target: &crate::stages::target::Target,
+    method: &http::Method,
+    conn: &crate::ctx::ConnInfo,
+    gathered: &Gathered,
+) -> Result<Identity, Reject> {
+    let claims = Claims {
+        cert: conn
+            .client_cert
+            .as_deref()
+            .or(gathered.forwarded_cert.as_ref()),
+        header: gathered.header.as_deref(),
+    };
+    identify(
+        cfg,
+        &target.authority,
+        target.path(),
+        method.as_str(),
+        conn.sni.as_deref(),
+        &claims,
+    )
+}
+
 /// Identifies tenant and route.
 pub fn identify(
     cfg: &Config,
