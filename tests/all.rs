@@ -10,6 +10,8 @@ mod canary;
 mod cli;
 #[path = "it/common.rs"]
 mod common;
+#[path = "it/conformance.rs"]
+mod conformance;
 #[path = "it/corpus.rs"]
 mod corpus;
 #[path = "it/ctl.rs"]
@@ -34,3 +36,5 @@ mod tenants;
 mod tls;
 #[path = "it/traefik.rs"]
 mod traefik;
+#[path = "it/webhooks.rs"]
+mod webhooks;

@@ -21,6 +21,7 @@ mod tests {
             methods: None,
             stable: PoolId(0),
             canary: None,
+            webhooks: false,
         }
     }
 

@@ -20,21 +20,36 @@ use tokio::sync::oneshot;
 /// Name of the admission slot shared by requests that name no tenant.
 pub const NO_TENANT: &str = "";
 
-/// One tenant's long-lived admission state and metric handles.
-pub struct TenantRt {
-    /// Stable key in the pool queues (survives reloads that renumber tenants).
-    pub key: usize,
+/// A local GCRA bucket (tenant or partner) with its decision counters.
+pub struct RateBucket {
     /// GCRA theoretical arrival time, ns on the proxy's monotonic clock (0: none yet).
     tat: AtomicU64,
-    /// `switchyard_tenant_in_flight{tenant}`.
-    pub in_flight: IntGauge,
-    /// `switchyard_ratelimit_decisions_total{scope="tenant",key,result="allowed"}`.
+    /// `switchyard_ratelimit_decisions_total{scope,key,result="allowed"}`.
     pub allowed: IntCounter,
     /// `…{result="limited"}`.
     pub limited: IntCounter,
 }
 
-impl TenantRt {
+/// One tenant's long-lived admission state and metric handles.
+pub struct TenantRt {
+    /// Stable key in the pool queues (survives reloads that renumber tenants).
+    pub key: usize,
+    /// Its rate bucket.
+    pub bucket: RateBucket,
+    /// `switchyard_tenant_in_flight{tenant}`.
+    pub in_flight: IntGauge,
+}
+
+impl RateBucket {
+    /// A fresh bucket counted under `scope`/`key`.
+    pub fn new(m: &crate::metrics::Metrics, scope: &str, key: &str) -> RateBucket {
+        RateBucket {
+            tat: AtomicU64::new(0),
+            allowed: m.ratelimit.with_label_values(&[scope, key, "allowed"]),
+            limited: m.ratelimit.with_label_values(&[scope, key, "limited"]),
+        }
+    }
+
     /// Counts a decision made elsewhere (the shared redis bucket).
     pub fn count(&self, allowed: bool) {
         if allowed {
@@ -199,14 +214,57 @@ impl Drop for Permit {
     }
 }
 
+/// One rate decision: on the shared redis bucket when the backend is redis, else on `local`.
+/// `Err` when redis did not answer in time — the caller applies its fail mode (usually
+/// [`RateBucket::check`] on the local bucket).
+pub async fn shared_decision(
+    store: &switchyard_state::Store,
+    key: impl FnOnce() -> String,
+    local: &RateBucket,
+    limit: &Limit,
+    now_ns: u64,
+) -> Result<Decision, switchyard_state::StateError> {
+    if store.backend_name() != "redis" {
+        return Ok(local.check(limit, now_ns));
+    }
+    let interval =
+        Duration::from_nanos(u64::try_from(limit.emission_interval_ns()).unwrap_or(u64::MAX));
+    let r = store.rate_limit(&key(), interval, limit.burst, 1).await?;
+    let Some(r) = r else {
+        return Ok(local.check(limit, now_ns));
+    };
+    local.count(r.allowed);
+    Ok(Decision {
+        allowed: r.allowed,
+        new_tat: 0,
+        remaining: u32::try_from(r.remaining).unwrap_or(u32::MAX),
+        reset_after: r.reset_after,
+        retry_after: r.retry_after,
+    })
+}
+
 /// Admission state by name, handed to each snapshot.
 #[derive(Default)]
 pub struct Registry {
     tenants: Mutex<HashMap<String, Arc<TenantRt>>>,
     pools: Mutex<HashMap<String, Arc<PoolQueue>>>,
+    partners: Mutex<HashMap<String, Arc<RateBucket>>>,
 }
 
 impl Registry {
+    /// Per partner (indexed like `partners`): its local rate bucket.
+    pub fn partners(&self, cfg: &Config, m: &crate::metrics::Metrics) -> Vec<Arc<RateBucket>> {
+        let mut map = self.partners.lock().unwrap_or_else(|e| e.into_inner());
+        cfg.partners
+            .iter()
+            .map(|p| {
+                map.entry(p.name.clone())
+                    .or_insert_with(|| Arc::new(RateBucket::new(m, "partner", &p.name)))
+                    .clone()
+            })
+            .collect()
+    }
+
     /// Per tenant (indexed like `tenants.names`, then one for requests without a tenant).
     pub fn tenants(&self, cfg: &Config, m: &crate::metrics::Metrics) -> Vec<Arc<TenantRt>> {
         let mut map = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
@@ -224,10 +282,8 @@ impl Registry {
                         let label = if name.is_empty() { "-" } else { name };
                         Arc::new(TenantRt {
                             key: next,
-                            tat: AtomicU64::new(0),
+                            bucket: RateBucket::new(m, "tenant", label),
                             in_flight: m.tenant_in_flight.with_label_values(&[label]),
-                            allowed: m.ratelimit.with_label_values(&["tenant", label, "allowed"]),
-                            limited: m.ratelimit.with_label_values(&["tenant", label, "limited"]),
                         })
                     })
                     .clone()

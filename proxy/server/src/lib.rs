@@ -33,3 +33,4 @@ pub mod stages;
 pub mod tls;
 pub mod upstream;
 pub mod watch;
+pub mod webhooks;

@@ -42,6 +42,8 @@ pub struct Snapshot {
     pub tenant_rt: Vec<Arc<crate::admission::TenantRt>>,
     /// Fair queues per pool, indexed like `config.pools`.
     pub queues: Vec<Arc<crate::admission::PoolQueue>>,
+    /// Local rate buckets per partner, indexed like `config.partners`.
+    pub partner_buckets: Vec<Arc<crate::admission::RateBucket>>,
 }
 
 /// Long-lived state shared by the data plane and the control plane.
@@ -74,6 +76,8 @@ pub struct Shared {
     pub freeze: ArcSwap<crate::freeze::FreezeState>,
     /// Admission state by tenant and pool name (it outlives snapshots).
     pub admission: crate::admission::Registry,
+    /// The durable webhook spool.
+    pub spool: Arc<switchyard_spool::Spool>,
     /// A reload held by a freeze, applied by the controller once the gate opens.
     pub held: Mutex<Option<Held>>,
     /// The origin of the monotonic clock guards are fed with.
@@ -122,6 +126,8 @@ pub struct Start {
     pub overrides: Overrides,
     /// Manual freezes and break-glass read from it.
     pub freeze: crate::freeze::FreezeState,
+    /// The opened webhook spool.
+    pub spool: Arc<switchyard_spool::Spool>,
 }
 
 impl Shared {
@@ -137,6 +143,7 @@ impl Shared {
         let snap = Snapshot {
             tenant_rt: admission.tenants(&cfg, &metrics),
             queues: admission.pools(&cfg),
+            partner_buckets: admission.partners(&cfg, &metrics),
             version: 1,
             pools: pools(&cfg.pools, &registry),
             hash: start.hash,
@@ -165,6 +172,7 @@ impl Shared {
             guards,
             freeze: ArcSwap::from_pointee(start.freeze),
             admission,
+            spool: start.spool,
             held: Mutex::new(None),
             started: Instant::now(),
             reload_lock: tokio::sync::Mutex::new(()),
@@ -269,6 +277,7 @@ impl Shared {
         let snap = Snapshot {
             tenant_rt: self.admission.tenants(&config, &self.metrics),
             queues: self.admission.pools(&config),
+            partner_buckets: self.admission.partners(&config, &self.metrics),
             version,
             hash,
             loaded_at,

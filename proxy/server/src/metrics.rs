@@ -45,6 +45,14 @@ pub struct Metrics {
     /// `switchyard_admission_rejections_total{tenant,reason}` (`queue_full`, `timeout`,
     /// `owned_pool`).
     pub admission_rejections: IntCounterVec,
+    /// `switchyard_webhook_verifications_total{partner,result}`.
+    pub webhook_verifications: IntCounterVec,
+    /// `switchyard_spool_depth{partner}`.
+    pub spool_depth: IntGaugeVec,
+    /// `switchyard_spool_oldest_age_seconds{partner}`.
+    pub spool_oldest_age: prometheus::GaugeVec,
+    /// `switchyard_spool_delivery_attempts_total{partner,result}` (`delivered`, `retry`, `dead`).
+    pub spool_deliveries: IntCounterVec,
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -163,6 +171,31 @@ impl Metrics {
             ),
             &["tenant", "reason"],
         ));
+        let webhook_verifications = must(IntCounterVec::new(
+            Opts::new(
+                "switchyard_webhook_verifications_total",
+                "Partner webhooks by verification result.",
+            ),
+            &["partner", "result"],
+        ));
+        let spool_depth = must(IntGaugeVec::new(
+            Opts::new("switchyard_spool_depth", "Webhooks waiting in the spool."),
+            &["partner"],
+        ));
+        let spool_oldest_age = must(GaugeVec::new(
+            Opts::new(
+                "switchyard_spool_oldest_age_seconds",
+                "Age of the oldest spooled webhook.",
+            ),
+            &["partner"],
+        ));
+        let spool_deliveries = must(IntCounterVec::new(
+            Opts::new(
+                "switchyard_spool_delivery_attempts_total",
+                "Spool delivery attempts by result.",
+            ),
+            &["partner", "result"],
+        ));
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
@@ -180,6 +213,10 @@ impl Metrics {
             Box::new(tenant_in_flight.clone()),
             Box::new(ratelimit.clone()),
             Box::new(admission_rejections.clone()),
+            Box::new(webhook_verifications.clone()),
+            Box::new(spool_depth.clone()),
+            Box::new(spool_oldest_age.clone()),
+            Box::new(spool_deliveries.clone()),
         ] {
             must(registry.register(c));
         }
@@ -201,6 +238,10 @@ impl Metrics {
             tenant_in_flight,
             ratelimit,
             admission_rejections,
+            webhook_verifications,
+            spool_depth,
+            spool_oldest_age,
+            spool_deliveries,
         }
     }
 

@@ -12,10 +12,12 @@ use crate::live::{Shared, Snapshot};
 use crate::metrics::{code_class, RequestLabels};
 use crate::rescue::{self, Reject};
 use crate::stages::{admit, canary, identify, odoo, respond, target, trust};
+use crate::webhooks;
 use http::{header, HeaderName, HeaderValue, Request, Response};
 use std::convert::Infallible;
 use std::sync::Arc;
 use switchyard_core::canary::Variant;
+use switchyard_core::config::partners;
 
 static X_SWITCHYARD_VARIANT: HeaderName = HeaderName::from_static("x-switchyard-variant");
 
@@ -95,7 +97,20 @@ async fn run(
         freeze_gate(w, cfg, &id)?;
     }
 
-    // 6. Webhook governance: its issue.
+    // 6. Webhook governance — a partner's webhook is verified, deduped, rate-limited and
+    //    passed, spooled (202) or refused; a webhook route takes partners only.
+    let webhook =
+        match partners::match_partner(&cfg.partners, &target.authority.host, target.path()) {
+            Some(pi) => {
+                let cn = claims.forwarded_cert.as_ref().and_then(|c| c.cn.as_deref());
+                match webhooks::govern(snap, &w.shared, conn, cn, pi, &mut req).await? {
+                    webhooks::Governed::Answered(resp) => return Ok(resp),
+                    webhooks::Governed::Pass(pass) => Some(pass),
+                }
+            }
+            None if cfg.routes[id.route].webhooks => return Err(Reject::UnknownPartner),
+            None => None,
+        };
 
     // 7. Tenant admission — the rate limit now; the pool slot once the pool is picked.
     admit::rate(snap, &w.shared, id.tenant).await?;
@@ -134,7 +149,14 @@ async fn run(
 
     // Forward — next healthy endpoint of that pool, timeouts, one safe retry.
     let pool = &snap.pools[pick.pool.0];
-    let fwd = forward::to_pool(pool, w.index, req, &target, max_body, &w.shared.metrics).await?;
+    let fwd = forward::to_pool(pool, w.index, req, &target, max_body, &w.shared.metrics).await;
+    let fwd = match webhook {
+        None => fwd?,
+        Some(pass) => match webhooks::after_forward(&w.shared, pass, fwd).await? {
+            webhooks::After::Forwarded(f) => f,
+            webhooks::After::Answered(resp) => return Ok(resp),
+        },
+    };
     ctx.endpoint = Some(pool.endpoints[fwd.endpoint].url.clone());
     ctx.attempts = fwd.attempts;
     Ok(respond::from_upstream(fwd.response))

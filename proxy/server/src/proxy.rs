@@ -52,6 +52,17 @@ pub fn start(opts: Options) -> Result<Running, Vec<String>> {
         .build()
         .map_err(|e| vec![format!("control runtime: {e}")])?;
     let (store, overrides, freeze) = rt.block_on(open_state(&cfg.state))?;
+    let spool = switchyard_spool::Spool::open(switchyard_spool::SpoolOptions {
+        dir: cfg.state.data_dir.join("spool"),
+        max_bytes: cfg.spool.max_bytes,
+        segment_bytes: cfg.spool.segment_bytes,
+    })
+    .map_err(|e| {
+        vec![format!(
+            "spool ({}): {e}",
+            cfg.state.data_dir.join("spool").display()
+        )]
+    })?;
     let shared = Shared::new(Start {
         config_path: opts.config_path.clone(),
         config: cfg,
@@ -60,6 +71,7 @@ pub fn start(opts: Options) -> Result<Running, Vec<String>> {
         store,
         overrides,
         freeze,
+        spool: Arc::new(spool),
     });
     let _ = shared
         .audit
@@ -168,6 +180,7 @@ fn control(
     rt.block_on(async move {
         shared.start_checks();
         tokio::spawn(crate::control::run(shared.clone(), rx.clone()));
+        tokio::spawn(crate::webhooks::delivery::run(shared.clone(), rx.clone()));
         if shared.store().backend_name() == "redis" {
             tokio::spawn(mirror_audit(shared.clone()));
         }

@@ -61,6 +61,29 @@ pub enum Reject {
         /// Why.
         reason: &'static str,
     },
+    /// A webhook route, and no partner matches the request.
+    #[error("no partner webhook is configured for this path")]
+    UnknownPartner,
+    /// The partner does not accept this content type.
+    #[error("partner {0:?} does not accept this content type")]
+    WebhookMediaType(String),
+    /// Verification failed.
+    #[error("webhook of partner {partner:?} not verified: {reason}")]
+    WebhookUnverified {
+        /// Partner.
+        partner: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The partner's body must be JSON and is not.
+    #[error("partner {0:?} sends JSON; this body is not valid JSON")]
+    WebhookMalformed(String),
+    /// The state backend did not answer and the partner fails closed.
+    #[error("partner {0:?}: the shared state is unavailable and this partner fails closed")]
+    StateUnavailable(String),
+    /// The spool could not make the webhook durable (disk full, I/O error).
+    #[error("the webhook could not be stored durably: {0}")]
+    SpoolUnavailable(String),
     /// A pool owned by other tenants.
     #[error("pool {0:?} serves other tenants only")]
     OwnedPool(String),
@@ -134,6 +157,33 @@ impl Reject {
             }
             Reject::BadJsonRpc(_) => {
                 Problem::new(400, "invalid-jsonrpc", "Invalid JSON-RPC body", detail)
+            }
+            Reject::UnknownPartner => {
+                Problem::new(404, "unknown-partner", "Unknown partner", detail)
+            }
+            Reject::WebhookMediaType(p) => Problem::new(
+                415,
+                "unsupported-media-type",
+                "Unsupported media type",
+                detail,
+            )
+            .with("partner", p.as_str()),
+            Reject::WebhookUnverified { partner, .. } => {
+                Problem::new(401, "webhook-unverified", "Webhook not verified", detail)
+                    .with("partner", partner.as_str())
+            }
+            Reject::WebhookMalformed(p) => {
+                Problem::new(400, "malformed-body", "Malformed body", detail)
+                    .with("partner", p.as_str())
+            }
+            Reject::StateUnavailable(p) => {
+                Problem::new(503, "state-unavailable", "Shared state unavailable", detail)
+                    .with("partner", p.as_str())
+                    .with("retry_after", 1)
+            }
+            Reject::SpoolUnavailable(_) => {
+                Problem::new(503, "spool-unavailable", "Cannot store the webhook", detail)
+                    .with("retry_after", 5)
             }
             Reject::RateLimited {
                 tenant,
@@ -212,6 +262,12 @@ impl Reject {
             Reject::BadJsonRpc(_) => "odoo:invalid-jsonrpc",
             Reject::OwnedPool(_) => "reject:owned-pool",
             Reject::RateLimited { .. } => "admission:rate-limited",
+            Reject::UnknownPartner => "webhook:unknown-partner",
+            Reject::WebhookMediaType(_) => "webhook:media-type",
+            Reject::WebhookUnverified { .. } => "webhook:unverified",
+            Reject::WebhookMalformed(_) => "webhook:malformed",
+            Reject::StateUnavailable(_) => "webhook:state-unavailable",
+            Reject::SpoolUnavailable(_) => "webhook:spool-unavailable",
             Reject::Overloaded { .. } => "admission:overloaded",
             Reject::BodyTooLarge(_) => "reject:body-too-large",
             Reject::NoHealthyEndpoint(_) => "upstream:no-healthy-endpoint",

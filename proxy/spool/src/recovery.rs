@@ -13,7 +13,7 @@
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::io_err;
@@ -45,59 +45,68 @@ pub(crate) fn recover(dir: &Path) -> Result<Recovered, SpoolError> {
         let path = segment::path(dir, base);
         let file = Arc::new(segment::open(dir, base)?);
         scan.index.add_segment(base, Arc::clone(&file), 0);
-        let (valid, torn) = scan.segment(&file, base, &path)?;
+        let (len, torn) = scan.segment(&file, base, &path)?;
         if let Some((offset, reason)) = torn {
             if i + 1 != bases.len() {
                 let at = format!("{} at byte {offset}", path.display());
-                return Err(SpoolError::Corrupt(format!(
-                    "{at}: {reason}, in a segment that is not the last"
-                )));
+                let why = format!("{at}: {reason}, in a segment that is not the last");
+                return Err(SpoolError::Corrupt(why));
             }
-            let bytes = file_len(&file)? - offset;
-            let cut = file.set_len(offset).and_then(|()| file.sync_data());
-            cut.map_err(|e| io_err("truncate torn tail of", &path, &e))?;
-            let (segment, reason) = (path, reason.to_owned());
-            truncated = Some(Truncation {
-                segment,
-                offset,
-                bytes,
-                reason,
-            });
+            truncated = Some(cut_tail(&file, path, offset, reason)?);
         }
-        scan.index.grow_segment(base, valid, std::iter::empty());
-        active = Some(Active {
-            base,
-            file,
-            len: valid,
-        });
+        scan.index.grow_segment(base, len, std::iter::empty());
+        active = Some(Active { base, file, len });
     }
     let active = match active {
         Some(active) => active,
-        None => {
-            let file = Arc::new(segment::create(dir, 1)?);
-            scan.index.add_segment(1, Arc::clone(&file), 0);
-            Active {
-                base: 1,
-                file,
-                len: 0,
-            }
-        }
+        None => first_segment(dir, &mut scan.index)?,
     };
     let (pending, dead) = scan.index.counts();
-    let frames = scan.frames;
+    let (segments, frames) = (bases.len().max(1), scan.frames);
     let report = RecoveryReport {
-        segments: bases.len().max(1),
+        segments,
         frames,
         pending,
         dead,
         truncated,
     };
     let next_seq = (scan.max_seq + 1).max(active.base);
+    let index = scan.index;
     Ok(Recovered {
-        index: scan.index,
+        index,
         active,
         next_seq,
         report,
+    })
+}
+
+/// Truncates the torn tail of the last segment at `offset` and makes the cut durable.
+fn cut_tail(
+    file: &File,
+    segment: PathBuf,
+    offset: u64,
+    reason: &str,
+) -> Result<Truncation, SpoolError> {
+    let bytes = file_len(file)? - offset;
+    let cut = file.set_len(offset).and_then(|()| file.sync_data());
+    cut.map_err(|e| io_err("truncate torn tail of", &segment, &e))?;
+    let reason = reason.to_owned();
+    Ok(Truncation {
+        segment,
+        offset,
+        bytes,
+        reason,
+    })
+}
+
+/// Creates the first segment (seqs from 1) of an empty spool.
+fn first_segment(dir: &Path, index: &mut Index) -> Result<Active, SpoolError> {
+    let file = Arc::new(segment::create(dir, 1)?);
+    index.add_segment(1, Arc::clone(&file), 0);
+    Ok(Active {
+        base: 1,
+        file,
+        len: 0,
     })
 }
 

@@ -76,7 +76,12 @@ impl RecordingUpstream {
 
     /// Starts with a behaviour.
     pub fn with(behavior: Behavior) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind upstream");
+        Self::on(SocketAddr::from(([127, 0, 0, 1], 0)), behavior)
+    }
+
+    /// Starts on a given address (an upstream that comes back where it was).
+    pub fn on(at: SocketAddr, behavior: Behavior) -> Self {
+        let listener = TcpListener::bind(at).expect("bind upstream");
         let addr = listener.local_addr().expect("addr");
         let up = RecordingUpstream {
             addr,

@@ -36,7 +36,10 @@ fn request() -> Request {
         ("x-tenant", "acme"),
         ("content-type", "application/json"),
     ];
-    req.headers = fields.iter().map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())).collect();
+    req.headers = fields
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+        .collect();
     req
 }
 

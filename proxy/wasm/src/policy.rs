@@ -54,7 +54,8 @@ impl Policy {
         let digest = validate::sha256_hex(wasm);
         validate::check_pin(&digest, sha256)?;
         check_limits(host, &limits, config_json)?;
-        let module = Module::new(&host.engine, wasm).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let module =
+            Module::new(&host.engine, wasm).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
         validate::check_imports(&module)?;
         validate::check_exports(&module)?;
         let pre = host
@@ -157,16 +158,24 @@ impl std::fmt::Debug for Policy {
 
 fn check_limits(host: &Host, limits: &Limits, config: &[u8]) -> Result<(), LoadError> {
     if limits.time.is_zero() {
-        return Err(LoadError::Invalid("the time limit must be above zero".into()));
+        return Err(LoadError::Invalid(
+            "the time limit must be above zero".into(),
+        ));
     }
     if limits.memory < 64 * 1024 {
-        return Err(LoadError::Invalid("the memory limit must be at least one 64 KiB page".into()));
+        return Err(LoadError::Invalid(
+            "the memory limit must be at least one 64 KiB page".into(),
+        ));
     }
     if limits.fuel.is_some() && !host.options.fuel {
-        return Err(LoadError::Invalid("a fuel limit needs a host built with fuel metering".into()));
+        return Err(LoadError::Invalid(
+            "a fuel limit needs a host built with fuel metering".into(),
+        ));
     }
     if config.len() > MAX_CONFIG {
-        return Err(LoadError::Invalid(format!("config larger than {MAX_CONFIG} bytes")));
+        return Err(LoadError::Invalid(format!(
+            "config larger than {MAX_CONFIG} bytes"
+        )));
     }
     Ok(())
 }

@@ -38,7 +38,10 @@ impl Factory {
     /// Instantiates, records the memory, and runs `_start` once under [`START_TIME`].
     pub(crate) fn create(&self) -> Result<Slot, SlotError> {
         let engine = self.pre.module().engine();
-        let mut store = Store::new(engine, CallState::new(self.shared.clone(), self.limits.memory));
+        let mut store = Store::new(
+            engine,
+            CallState::new(self.shared.clone(), self.limits.memory),
+        );
         store.limiter(|s| &mut s.limiter);
         self.arm(&mut store, self.limits.time.max(START_TIME))
             .map_err(|e| SlotError::Instantiate(e.to_string()))?;
@@ -47,7 +50,9 @@ impl Factory {
             SlotError::Instantiate(format!("{why}: {e:#}"))
         })?;
         let missing = |what: &str| SlotError::Instantiate(format!("export {what} unusable"));
-        let memory = instance.get_memory(&mut store, "memory").ok_or_else(|| missing("memory"))?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or_else(|| missing("memory"))?;
         store.data_mut().memory = Some(memory);
         let handle_request = instance
             .get_typed_func::<(), i64>(&mut store, "handle_request")
@@ -57,7 +62,10 @@ impl Factory {
             .map_err(|_| missing("handle_response"))?;
         if let Ok(start) = instance.get_typed_func::<(), ()>(&mut store, "_start") {
             start.call(&mut store, ()).map_err(|e| {
-                SlotError::Start(CallError::classify(&e, store.data().limiter.memory_exceeded))
+                SlotError::Start(CallError::classify(
+                    &e,
+                    store.data().limiter.memory_exceeded,
+                ))
             })?;
         }
         self.created.fetch_add(1, Ordering::Relaxed);
@@ -93,7 +101,11 @@ impl Slot {
 
     /// Runs `handle_request` on `req`. On error, `req` is as it was and the slot must be
     /// dropped.
-    pub(crate) fn run(&mut self, factory: &Factory, req: &mut Request) -> Result<Decision, CallError> {
+    pub(crate) fn run(
+        &mut self,
+        factory: &Factory,
+        req: &mut Request,
+    ) -> Result<Decision, CallError> {
         self.store.data_mut().begin(req);
         let result = self.call(factory);
         self.store.data_mut().end(req, result.is_ok());
@@ -147,7 +159,10 @@ impl Pool {
 
     /// An idle slot, if any.
     pub(crate) fn take(&self) -> Option<Slot> {
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop()
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
     }
 
     /// Returns a slot after a clean call; beyond `max_idle` it is dropped.
@@ -164,6 +179,9 @@ impl Pool {
 
     /// How many slots are idle now.
     pub(crate) fn idle(&self) -> usize {
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 }

@@ -117,10 +117,11 @@ impl CallState {
 
     /// Charges `n` bytes the guest hands the host against this call's budget.
     pub(crate) fn charge(&mut self, n: usize) -> wasmtime::Result<()> {
-        self.host_bytes_left = self
-            .host_bytes_left
-            .checked_sub(n)
-            .ok_or_else(|| abi_err(format!("more than {MAX_HOST_BYTES_PER_CALL} bytes handed to the host in one call")))?;
+        self.host_bytes_left = self.host_bytes_left.checked_sub(n).ok_or_else(|| {
+            abi_err(format!(
+                "more than {MAX_HOST_BYTES_PER_CALL} bytes handed to the host in one call"
+            ))
+        })?;
         Ok(())
     }
 

@@ -50,14 +50,23 @@ pub(crate) fn check_exports(module: &Module) -> Result<(), LoadError> {
     let export = |name: &str| module.exports().find(|e| e.name() == name).map(|e| e.ty());
     match export("memory") {
         Some(ExternType::Memory(m)) if !m.is_64() && !m.is_shared() => {}
-        _ => return Err(LoadError::MissingExport("memory (32-bit, not shared)".into())),
+        _ => {
+            return Err(LoadError::MissingExport(
+                "memory (32-bit, not shared)".into(),
+            ))
+        }
     }
     let func = |name: &str, params: &[ValType], results: &[ValType], sig: &str| match export(name) {
         Some(ExternType::Func(f)) if same(&f, params, results) => Ok(()),
         _ => Err(LoadError::MissingExport(format!("{name}: {sig}"))),
     };
     func("handle_request", &[], &[ValType::I64], "func () -> i64")?;
-    func("handle_response", &[ValType::I32, ValType::I32], &[], "func (i32, i32)")?;
+    func(
+        "handle_response",
+        &[ValType::I32, ValType::I32],
+        &[],
+        "func (i32, i32)",
+    )?;
     if export("_start").is_some() {
         func("_start", &[], &[], "func ()")?;
     }
@@ -66,10 +75,12 @@ pub(crate) fn check_exports(module: &Module) -> Result<(), LoadError> {
 
 /// Whether `f` has exactly these numeric params and results.
 fn same(f: &FuncType, params: &[ValType], results: &[ValType]) -> bool {
-    let eq = |a: ValType, b: &ValType| matches!(
-        (a, b),
-        (ValType::I32, ValType::I32) | (ValType::I64, ValType::I64)
-    );
+    let eq = |a: ValType, b: &ValType| {
+        matches!(
+            (a, b),
+            (ValType::I32, ValType::I32) | (ValType::I64, ValType::I64)
+        )
+    };
     f.params().len() == params.len()
         && f.results().len() == results.len()
         && f.params().zip(params).all(|(a, b)| eq(a, b))
@@ -86,6 +97,9 @@ mod tests {
         assert!(check_pin(&actual, None).is_ok());
         assert!(check_pin(&actual, Some(&actual.to_uppercase())).is_ok());
         assert!(check_pin(&actual, Some(&format!("sha256:{actual}"))).is_ok());
-        assert!(matches!(check_pin(&actual, Some("00")), Err(LoadError::Sha256Mismatch { .. })));
+        assert!(matches!(
+            check_pin(&actual, Some("00")),
+            Err(LoadError::Sha256Mismatch { .. })
+        ));
     }
 }

@@ -5,7 +5,7 @@
 use crate::config::Value;
 use crate::request::{Exchange, Reply, Request, Verdict};
 use crate::{Features, Policy};
-use http_wasm_guest::host::{admin, feature, log, Request as HostRequest, Response};
+use http_wasm_guest::host::{admin, feature, log, BodyIter, Request as HostRequest, Response};
 use http_wasm_guest::{register, Guest};
 
 /// http-wasm log level `error`.
@@ -37,7 +37,10 @@ struct Adapter<P>(P);
 
 impl<P: Policy> Guest for Adapter<P> {
     fn handle_request(&self, request: &HostRequest, response: &Response) -> (bool, i32) {
-        let mut ex = HostExchange(request);
+        let mut ex = HostExchange {
+            req: request,
+            body: None,
+        };
         let verdict = {
             let mut req = Request::new(&mut ex);
             self.0.on_request(&mut req)
@@ -65,7 +68,11 @@ fn write_reply(response: &Response, reply: &Reply) {
     }
 }
 
-struct HostExchange<'a>(&'a HostRequest);
+struct HostExchange<'a> {
+    req: &'a HostRequest,
+    /// The request body reader, once reading started.
+    body: Option<BodyIter>,
+}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -73,34 +80,36 @@ fn text(b: &[u8]) -> String {
 
 impl Exchange for HostExchange<'_> {
     fn method(&self) -> String {
-        text(&self.0.method())
+        text(&self.req.method())
     }
     fn uri(&self) -> String {
-        text(&self.0.uri())
+        text(&self.req.uri())
     }
     fn header_names(&self) -> Vec<String> {
-        self.0.header.names_iter().map(|n| text(&n)).collect()
+        self.req.header.names_iter().map(|n| text(&n)).collect()
     }
     fn header_values(&self, name: &str) -> Vec<String> {
-        self.0
+        self.req
             .header
             .values_iter(name.as_bytes())
             .map(|v| text(&v))
             .collect()
     }
     fn set_header(&mut self, name: &str, value: &str) {
-        self.0.header.set(name.as_bytes(), value.as_bytes());
+        self.req.header.set(name.as_bytes(), value.as_bytes());
     }
     fn add_header(&mut self, name: &str, value: &str) {
-        self.0.header.add(name.as_bytes(), value.as_bytes());
+        self.req.header.add(name.as_bytes(), value.as_bytes());
     }
     fn remove_header(&mut self, name: &str) {
-        self.0.header.remove(name.as_bytes());
+        self.req.header.remove(name.as_bytes());
     }
     fn source_addr(&self) -> String {
-        text(&self.0.source_addr())
+        text(&self.req.source_addr())
     }
-    fn body(&mut self) -> Vec<u8> {
-        self.0.body.read().to_vec()
+    fn read_body_chunk(&mut self) -> Option<Vec<u8>> {
+        let req = self.req;
+        let it = self.body.get_or_insert_with(|| req.body.read_iter());
+        it.next().map(|b| b.to_vec())
     }
 }

@@ -33,9 +33,9 @@ pub trait Exchange {
     fn remove_header(&mut self, name: &str);
     /// `get_source_addr`: the client's `ip:port`.
     fn source_addr(&self) -> String;
-    /// `read_body` (request kind) until EOF. Needs [`crate::Features::BUFFER_REQUEST`] for the
-    /// body to still reach the upstream afterwards.
-    fn body(&mut self) -> Vec<u8>;
+    /// `read_body` (request kind): the next chunk of the body, `None` at the end. Needs
+    /// [`crate::Features::BUFFER_REQUEST`] for the body to still reach the upstream afterwards.
+    fn read_body_chunk(&mut self) -> Option<Vec<u8>>;
 }
 
 /// Canary variant a policy may pin a request to.
@@ -71,13 +71,19 @@ impl Variant {
 /// The typed view of one request.
 pub struct Request<'a> {
     ex: &'a mut dyn Exchange,
-    body: Option<Vec<u8>>,
+    /// The body read so far, and whether that is all of it.
+    body: Vec<u8>,
+    body_done: bool,
 }
 
 impl<'a> Request<'a> {
     /// Wraps a host exchange.
     pub fn new(ex: &'a mut dyn Exchange) -> Self {
-        Request { ex, body: None }
+        Request {
+            ex,
+            body: Vec::new(),
+            body_done: false,
+        }
     }
 
     /// The method (`GET`).
@@ -149,12 +155,22 @@ impl<'a> Request<'a> {
     }
 
     /// The whole request body (read once, then cached). Declare
-    /// [`crate::Features::BUFFER_REQUEST`] so that the upstream still receives it.
+    /// [`crate::Features::BUFFER_REQUEST`] so that the upstream still receives it. Prefer
+    /// [`Request::body_prefix`]: the whole body of a large upload costs guest memory.
     pub fn body(&mut self) -> &[u8] {
-        if self.body.is_none() {
-            self.body = Some(self.ex.body());
+        self.body_prefix(usize::MAX)
+    }
+
+    /// At most the first `limit` bytes of the body, read in chunks only as far as needed
+    /// (and cached; a later call with a larger limit reads on).
+    pub fn body_prefix(&mut self, limit: usize) -> &[u8] {
+        while !self.body_done && self.body.len() < limit {
+            match self.ex.read_body_chunk() {
+                Some(chunk) if !chunk.is_empty() => self.body.extend_from_slice(&chunk),
+                _ => self.body_done = true,
+            }
         }
-        self.body.as_deref().unwrap_or_default()
+        &self.body[..self.body.len().min(limit)]
     }
 
     /// Sets a request header (replacing its values).

@@ -5,6 +5,9 @@
 use crate::request::{Exchange, Request, Verdict};
 use crate::Policy;
 
+/// Chunk size of body reads (http-wasm-guest reads through a 2048-byte buffer).
+pub const CHUNK: usize = 2048;
+
 /// An in-memory request.
 #[derive(Debug, Clone, Default)]
 pub struct FakeExchange {
@@ -18,8 +21,10 @@ pub struct FakeExchange {
     pub source: String,
     /// Request body.
     pub body: Vec<u8>,
-    /// How many times the policy read the body.
-    pub body_reads: usize,
+    /// How many body chunks the policy read (hosts hand the body over in chunks).
+    pub chunks_read: usize,
+    /// Bytes of the body handed over so far.
+    pub body_pos: usize,
 }
 
 impl FakeExchange {
@@ -105,8 +110,11 @@ impl Exchange for FakeExchange {
     fn source_addr(&self) -> String {
         self.source.clone()
     }
-    fn body(&mut self) -> Vec<u8> {
-        self.body_reads += 1;
-        self.body.clone()
+    fn read_body_chunk(&mut self) -> Option<Vec<u8>> {
+        let end = (self.body_pos + CHUNK).min(self.body.len());
+        let chunk = self.body.get(self.body_pos..end)?.to_vec();
+        self.body_pos = end;
+        self.chunks_read += 1;
+        (!chunk.is_empty()).then_some(chunk)
     }
 }

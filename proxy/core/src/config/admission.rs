@@ -108,7 +108,8 @@ impl Default for OdooGuard {
     }
 }
 
-fn rate(r: &RateSpec, path: &str, errs: &mut Errors) -> Option<Limit> {
+/// A `rate:` block as a GCRA limit (burst defaults to one period's worth).
+pub(super) fn rate(r: &RateSpec, path: &str, errs: &mut Errors) -> Option<Limit> {
     let parsed = crate::units::parse_rate(&r.limit)
         .map_err(|m| errs.at(format!("{path}.limit"), m))
         .ok()?;

@@ -26,9 +26,11 @@ use std::path::Path;
 pub use admin::{AdminConfig, Role, Token};
 pub use canary::{Canary, Sticky};
 pub use observability::{AccessLogTarget, Observability};
+pub use partners::{Dedupe, FailMode, OnLimit, Partner};
 pub use pools::{Endpoint, HealthCheck, Pool, PoolId};
 pub use routes::{HostMatch, Route};
 pub use server::{Limits, ServerConfig, TlsConfig};
+pub use spool::SpoolConfig;
 pub use state::Backend;
 pub use state::StateConfig;
 pub use tenants::{HostPattern, Tenant, Tenants};
@@ -52,6 +54,12 @@ pub struct ConfigSpec {
     pub tenants: tenants::TenantsSpec,
     /// Routes, first match wins.
     pub routes: Vec<routes::RouteSpec>,
+    /// Partners whose webhooks are governed.
+    #[serde(default)]
+    pub partners: BTreeMap<String, partners::PartnerSpec>,
+    /// The durable webhook spool.
+    #[serde(default)]
+    pub spool: spool::SpoolSpec,
     /// Change-freeze windows, blocked requests and break-glass limits.
     #[serde(default)]
     pub freeze: freeze::FreezeSpec,
@@ -75,6 +83,10 @@ pub struct Config {
     pub tenants: Tenants,
     /// Routes in match order.
     pub routes: Vec<Route>,
+    /// Partners, in name order.
+    pub partners: Vec<Partner>,
+    /// Spool settings.
+    pub spool: SpoolConfig,
     /// The change-freeze calendar.
     pub freeze: crate::freeze::Freeze,
     /// Observability settings.
@@ -150,6 +162,8 @@ pub fn compile(spec: &ConfigSpec, env: &dyn Env) -> Result<Config, Vec<ConfigErr
     pools::resolve_owners(&spec.pools, &mut pools, &tenants, &mut errs);
     let routes = routes::compile(&spec.routes, &pool_ids, &tenants, &mut errs);
     ownership::check(&pools, &tenants, &routes, &mut errs);
+    let partners = partners::compile(&spec.partners, env, &mut errs);
+    let spool = spool::compile(&spec.spool, &mut errs);
     let freeze = freeze::compile(&spec.freeze, &mut errs);
     let observability = observability::compile(&spec.observability);
     if errs.0.is_empty() {
@@ -160,6 +174,8 @@ pub fn compile(spec: &ConfigSpec, env: &dyn Env) -> Result<Config, Vec<ConfigErr
             pools,
             tenants,
             routes,
+            partners,
+            spool,
             freeze,
             observability,
         })

@@ -6,8 +6,8 @@
 //! limiter fails open or closed. The `verify:` block (schemes, secrets through the injected
 //! [`Env`]) is compiled by [`crate::webhook::spec`]; everything is reported at its path.
 
-use super::admission::RateSpec;
-use super::routes::HostMatch;
+use super::admission::{rate, RateSpec};
+use super::routes::{host_match, HostMatch};
 use super::server::{duration, size};
 use super::{Env, Errors};
 use crate::gcra::Limit;
@@ -244,21 +244,6 @@ fn body(b: &BodySpec, path: &str, errs: &mut Errors) -> (u64, ContentTypes) {
     (max, types)
 }
 
-fn rate(r: &RateSpec, path: &str, errs: &mut Errors) -> Option<Limit> {
-    let parsed = crate::units::parse_rate(&r.limit)
-        .map_err(|m| errs.at(format!("{path}.limit"), m))
-        .ok()?;
-    let burst = r.burst.unwrap_or(parsed.limit);
-    if burst == 0 {
-        errs.at(format!("{path}.burst"), "must be at least 1");
-        return None;
-    }
-    Some(Limit {
-        rate: parsed,
-        burst,
-    })
-}
-
 fn dedupe(d: &DedupeSpec, path: &str, errs: &mut Errors) -> Option<Dedupe> {
     let key = DedupeKey::parse(&d.key)
         .map_err(|m| errs.at(format!("{path}.key"), m))
@@ -273,22 +258,4 @@ fn dedupe(d: &DedupeSpec, path: &str, errs: &mut Errors) -> Option<Dedupe> {
         errs.at(format!("{path}.ttl"), "must be at least 1s");
     }
     Some(Dedupe { key: key?, ttl })
-}
-
-fn host_match(raw: Option<&str>, path: &str, errs: &mut Errors) -> HostMatch {
-    let Some(raw) = raw else {
-        return HostMatch::Any;
-    };
-    let lower = raw.to_ascii_lowercase();
-    let valid = |h: &str| crate::host::parse_authority(h).is_ok_and(|a| a.port.is_none());
-    match lower.strip_prefix("*.") {
-        Some(rest) if valid(rest) => return HostMatch::Suffix(lower[1..].to_owned()),
-        None if valid(&lower) => return HostMatch::Exact(lower),
-        _ => {}
-    }
-    errs.at(
-        path,
-        format!("invalid host {raw:?} (expected a host name or *.suffix, no port)"),
-    );
-    HostMatch::Any
 }

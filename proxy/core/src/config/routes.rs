@@ -24,6 +24,9 @@ pub struct RouteSpec {
     pub upstream: UpstreamSpec,
     /// How traffic splits between stable and canary (needs `upstream.canary`).
     pub canary: Option<CanarySpec>,
+    /// Partner webhooks arrive here: a request no partner matches is refused (404).
+    #[serde(default)]
+    pub webhooks: bool,
 }
 
 /// `match:` as written.
@@ -85,6 +88,8 @@ pub struct Route {
     pub stable: PoolId,
     /// Canary pool and split settings.
     pub canary: Option<(PoolId, Canary)>,
+    /// Only partner webhooks are taken here.
+    pub webhooks: bool,
 }
 
 impl Route {
@@ -99,7 +104,8 @@ impl Route {
     }
 }
 
-fn host_match(raw: Option<&str>, path: &str, errs: &mut Errors) -> HostMatch {
+/// A host match (`exact` or `*.suffix`, no port) as written at `path`.
+pub(super) fn host_match(raw: Option<&str>, path: &str, errs: &mut Errors) -> HostMatch {
     let Some(raw) = raw else {
         return HostMatch::Any;
     };
@@ -213,6 +219,7 @@ pub fn compile(
             methods,
             stable,
             canary,
+            webhooks: r.webhooks,
         });
     }
     routes

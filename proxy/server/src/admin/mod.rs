@@ -6,6 +6,7 @@ mod auth;
 mod body;
 mod canary;
 mod freeze;
+mod spool;
 mod status;
 
 use crate::live::{Shared, Trigger};
@@ -46,6 +47,13 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/break-glass", post(freeze::request))
         .route("/api/v1/break-glass/{id}/approve", post(freeze::approve))
         .route("/api/v1/break-glass/{id}", delete(freeze::revoke))
+        .route("/api/v1/spool", get(spool::list))
+        .route(
+            "/api/v1/spool/{partner}/dead",
+            get(spool::dead).delete(spool::purge),
+        )
+        .route("/api/v1/spool/{partner}/{action}", post(spool::act))
+        .route("/api/v1/partners", get(spool::partners))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)

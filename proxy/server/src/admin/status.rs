@@ -49,6 +49,7 @@ pub async fn status(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Respons
         "tenants": cfg.tenants.names,
         "state": {"backend": s.store().backend_name()},
         "freeze": super::freeze::view(&s),
+        "spool": {"used_bytes": s.spool.used_bytes(), "partners": s.spool.partners().iter().map(|p| { let st = s.spool.stats(p, crate::live::unix_ms()); json!({"partner": p, "depth": st.depth, "dead": st.dead}) }).collect::<Vec<_>>()},
         "access_log_dropped": s.access_log.dropped(),
         "audit": {"path": s.audit.path().display().to_string(), "entries": s.audit.head().0, "head": s.audit.head().1},
     }))

@@ -23,29 +23,12 @@ pub async fn rate(snap: &Snapshot, shared: &Shared, tenant: Option<usize>) -> Re
         return Ok(());
     };
     let rt = &snap.tenant_rt[t];
-    let interval =
-        Duration::from_nanos(u64::try_from(limit.emission_interval_ns()).unwrap_or(u64::MAX));
-    let key = format!("tenant:{}", snap.config.tenants.names[t]);
-    let shared_bucket = shared
-        .store()
-        .rate_limit(&key, interval, limit.burst, 1)
-        .await;
-    let d = match shared_bucket {
-        Ok(Some(r)) => {
-            rt.count(r.allowed);
-            gcra::Decision {
-                allowed: r.allowed,
-                new_tat: 0,
-                remaining: u32::try_from(r.remaining).unwrap_or(u32::MAX),
-                reset_after: r.reset_after,
-                retry_after: r.retry_after,
-            }
-        }
-        Ok(None) | Err(_) => {
-            let now_ns = u64::try_from(shared.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            rt.check(&limit, now_ns)
-        }
-    };
+    let now_ns = u64::try_from(shared.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let key = || format!("tenant:{}", snap.config.tenants.names[t]);
+    // Fail open: redis not answering in time never refuses a tenant.
+    let d = crate::admission::shared_decision(shared.store(), key, &rt.bucket, &limit, now_ns)
+        .await
+        .unwrap_or_else(|_| rt.bucket.check(&limit, now_ns));
     if d.allowed {
         return Ok(());
     }

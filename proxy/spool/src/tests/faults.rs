@@ -11,7 +11,7 @@ use super::{
     append_together_results, assert_same, opts, pending, pending_seqs, segment_bytes_on_disk,
     webhook_sized,
 };
-use crate::{Spool, SpoolError, SpoolOptions};
+use crate::{NewRecord, Spool, SpoolError, SpoolOptions};
 
 /// A tmpfs mounted for one test; unmounted on drop (after the spool on it was dropped).
 struct Tmpfs(PathBuf);
@@ -58,22 +58,7 @@ async fn disk_full_refuses_with_io_and_keeps_every_stored_record() {
     let mut stored = Vec::new();
     {
         let spool = Arc::new(Spool::open(on_tmpfs.clone()).unwrap());
-        // Batches of four 64 KiB webhooks: the batch that hits ENOSPC has already written
-        // some of its frames, which must be truncated away.
-        let refused = loop {
-            assert!(
-                stored.len() < 40,
-                "a 1 MiB tmpfs must fill within 40 × 64 KiB"
-            );
-            let n = stored.len() as u64;
-            let recs: Vec<_> = (n..n + 4)
-                .map(|i| webhook_sized("dhl", i, 64 << 10))
-                .collect();
-            match try_append_together(&spool, recs.clone()).await {
-                Ok(seqs) => stored.extend(seqs.into_iter().zip(recs)),
-                Err(errs) => break errs,
-            }
-        };
+        let refused = fill_until_refused(&spool, &mut stored).await;
         assert_eq!(
             refused.len(),
             4,
@@ -86,11 +71,8 @@ async fn disk_full_refuses_with_io_and_keeps_every_stored_record() {
             assert!(msg.contains("os error 28"), "ENOSPC: {msg}");
         }
         assert!(stored.len() >= 8, "only {} stored", stored.len());
-        assert_eq!(
-            spool.used_bytes(),
-            segment_bytes_on_disk(&dir),
-            "refused bytes are gone"
-        );
+        let on_disk = segment_bytes_on_disk(&dir);
+        assert_eq!(spool.used_bytes(), on_disk, "refused bytes are gone");
         // The refused bytes were truncated away, so a smaller webhook fits again.
         let small = webhook_sized("dhl", 1_000, 16 << 10);
         stored.push((spool.append(small.clone()).await.unwrap(), small));
@@ -102,13 +84,30 @@ async fn disk_full_refuses_with_io_and_keeps_every_stored_record() {
         "nothing refused was left on disk"
     );
     let got = pending(&spool, "dhl");
-    assert_eq!(
-        got.iter().map(|r| r.seq).collect::<Vec<_>>(),
-        stored.iter().map(|s| s.0).collect::<Vec<_>>()
-    );
+    let seqs: Vec<u64> = got.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, stored.iter().map(|s| s.0).collect::<Vec<_>>());
     for (rec, (_, want)) in got.iter().zip(&stored) {
         assert_same(rec, want);
     }
+}
+
+/// Appends batches of four 64 KiB webhooks until one is refused; returns its errors. The
+/// refused batch has already written some of its frames, which must be truncated away.
+async fn fill_until_refused(
+    spool: &Arc<Spool>,
+    stored: &mut Vec<(u64, NewRecord)>,
+) -> Vec<SpoolError> {
+    for _ in 0..10 {
+        let n = stored.len() as u64;
+        let recs: Vec<_> = (n..n + 4)
+            .map(|i| webhook_sized("dhl", i, 64 << 10))
+            .collect();
+        match try_append_together(spool, recs.clone()).await {
+            Ok(seqs) => stored.extend(seqs.into_iter().zip(recs)),
+            Err(errs) => return errs,
+        }
+    }
+    panic!("a 1 MiB tmpfs must fill within 40 × 64 KiB");
 }
 
 /// The `append` example, built by `cargo test` next to this test binary.
@@ -116,6 +115,19 @@ fn example_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let target = exe.parent().and_then(Path::parent).unwrap();
     target.join("examples").join("append")
+}
+
+/// Runs the example appending `n` records to `dir`, with fdatasync failing with EIO from the
+/// third call on.
+fn append_under_strace(bin: &Path, dir: &Path, n: u32) -> std::process::Output {
+    Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=fdatasync"])
+        .args(["-e", "inject=fdatasync:error=EIO:when=3+"])
+        .arg(bin)
+        .arg(dir)
+        .arg(n.to_string())
+        .output()
+        .unwrap()
 }
 
 fn strace_works() -> bool {
@@ -150,14 +162,7 @@ async fn fdatasync_eio_refuses_every_later_append_and_keeps_the_earlier_ones() {
         bin.display()
     );
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=fdatasync"])
-        .args(["-e", "inject=fdatasync:error=EIO:when=3+"])
-        .arg(&bin)
-        .arg(tmp.path())
-        .arg("6")
-        .output()
-        .unwrap();
+    let out = append_under_strace(&bin, tmp.path(), 6);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -39,9 +39,16 @@ fn fields_mut(state: &mut CallState, kind: i32) -> Result<&mut Fields> {
 }
 
 /// `get_header_names(kind, buf, buf_limit) -> count_len`: distinct names, first-seen order.
-pub(crate) fn get_names(mut caller: Caller<'_, CallState>, kind: i32, buf: i32, limit: i32) -> Result<i64> {
+pub(crate) fn get_names(
+    mut caller: Caller<'_, CallState>,
+    kind: i32,
+    buf: i32,
+    limit: i32,
+) -> Result<i64> {
     let (data, state) = split(&mut caller)?;
-    let Some(h) = fields(state, kind)? else { return Ok(0) };
+    let Some(h) = fields(state, kind)? else {
+        return Ok(0);
+    };
     let names = h
         .iter()
         .enumerate()
@@ -60,10 +67,15 @@ pub(crate) fn get_values(
     limit: i32,
 ) -> Result<i64> {
     let (data, state) = split(&mut caller)?;
-    let Some(h) = fields(state, kind)? else { return Ok(0) };
+    let Some(h) = fields(state, kind)? else {
+        return Ok(0);
+    };
     let wanted = read(data, name, name_len)?;
     // Resolve the guest's name to one stored on the host, so guest memory is free to be written.
-    let Some((stored, _)) = h.iter().find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(wanted)) else {
+    let Some((stored, _)) = h
+        .iter()
+        .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(wanted))
+    else {
         return Ok(0);
     };
     let values = h
@@ -92,7 +104,9 @@ pub(crate) fn write(
     let name = valid_name(read(data, name, name_len)?)?;
     let value = valid_value(read(data, value, value_len)?)?;
     if name.len() + value.len() > MAX_HEADER_BYTES {
-        return Err(abi_err(format!("header {name} longer than {MAX_HEADER_BYTES} bytes")));
+        return Err(abi_err(format!(
+            "header {name} longer than {MAX_HEADER_BYTES} bytes"
+        )));
     }
     if is_framing(&name) {
         return Ok(());
@@ -111,20 +125,30 @@ pub(crate) fn write(
                 keep
             });
         }
-        _ if h.len() >= MAX_HEADERS => return Err(abi_err(format!("more than {MAX_HEADERS} header fields"))),
+        _ if h.len() >= MAX_HEADERS => {
+            return Err(abi_err(format!("more than {MAX_HEADERS} header fields")))
+        }
         _ => h.push((name, value.to_vec())),
     }
     Ok(())
 }
 
 /// `remove_header(kind, name, name_len)`.
-pub(crate) fn remove(mut caller: Caller<'_, CallState>, kind: i32, name: i32, name_len: i32) -> Result<()> {
+pub(crate) fn remove(
+    mut caller: Caller<'_, CallState>,
+    kind: i32,
+    name: i32,
+    name_len: i32,
+) -> Result<()> {
     let (data, state) = split(&mut caller)?;
     let name = read(data, name, name_len)?;
     if is_framing_bytes(name) {
         return Ok(());
     }
-    let present = fields(state, kind)?.is_some_and(|h| h.iter().any(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name)));
+    let present = fields(state, kind)?.is_some_and(|h| {
+        h.iter()
+            .any(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+    });
     let h = fields_mut(state, kind)?;
     if present {
         h.retain(|(n, _)| !n.as_bytes().eq_ignore_ascii_case(name));
@@ -136,14 +160,23 @@ pub(crate) fn remove(mut caller: Caller<'_, CallState>, kind: i32, name: i32, na
 fn valid_name(name: &[u8]) -> Result<String> {
     let token = |b: &u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(b);
     if name.is_empty() || !name.iter().all(token) {
-        return Err(abi_err(format!("invalid header name {:?}", String::from_utf8_lossy(name))));
+        return Err(abi_err(format!(
+            "invalid header name {:?}",
+            String::from_utf8_lossy(name)
+        )));
     }
-    Ok(name.iter().map(|b| char::from(b.to_ascii_lowercase())).collect())
+    Ok(name
+        .iter()
+        .map(|b| char::from(b.to_ascii_lowercase()))
+        .collect())
 }
 
 /// A header value: visible ASCII, SP, HTAB and obs-text; no NUL, CR, LF or other controls.
 fn valid_value(value: &[u8]) -> Result<&[u8]> {
-    if value.iter().all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f)) {
+    if value
+        .iter()
+        .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+    {
         Ok(value)
     } else {
         Err(abi_err("header value holds a control byte"))

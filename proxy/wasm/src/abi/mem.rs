@@ -11,7 +11,9 @@ use crate::error::abi_err;
 use crate::state::CallState;
 
 /// The guest's memory and the store data, borrowed together.
-pub(crate) fn split<'a>(caller: &'a mut Caller<'_, CallState>) -> Result<(&'a mut [u8], &'a mut CallState)> {
+pub(crate) fn split<'a>(
+    caller: &'a mut Caller<'_, CallState>,
+) -> Result<(&'a mut [u8], &'a mut CallState)> {
     let memory = match caller.data().memory {
         Some(m) => m,
         // Only a wasm `start` function runs before the host has recorded the memory.
@@ -26,9 +28,15 @@ pub(crate) fn split<'a>(caller: &'a mut Caller<'_, CallState>) -> Result<(&'a mu
 /// The byte range `ptr .. ptr + len` if it lies inside a memory of `size` bytes.
 fn range(size: usize, ptr: i32, len: i32) -> Result<Range<usize>> {
     let start = ptr as u32 as usize;
-    let end = start.checked_add(len as u32 as usize).filter(|&end| end <= size);
-    end.map(|end| start..end)
-        .ok_or_else(|| abi_err(format!("buffer {start}+{} is outside guest memory", len as u32)))
+    let end = start
+        .checked_add(len as u32 as usize)
+        .filter(|&end| end <= size);
+    end.map(|end| start..end).ok_or_else(|| {
+        abi_err(format!(
+            "buffer {start}+{} is outside guest memory",
+            len as u32
+        ))
+    })
 }
 
 /// The guest bytes at `ptr .. ptr + len`.
@@ -53,7 +61,9 @@ pub(crate) fn write_seq<'v, I>(data: &mut [u8], buf: i32, limit: i32, items: I) 
 where
     I: Iterator<Item = &'v [u8]> + Clone,
 {
-    let (count, len) = items.clone().fold((0usize, 0usize), |(c, l), v| (c + 1, l + v.len() + 1));
+    let (count, len) = items
+        .clone()
+        .fold((0usize, 0usize), |(c, l), v| (c + 1, l + v.len() + 1));
     let (count32, len32) = (as_i32(count)?, as_i32(len)?);
     if len > 0 && len <= limit as u32 as usize {
         let r = range(data.len(), buf, len32)?;
@@ -93,9 +103,15 @@ mod tests {
     fn write_seq_encodes_count_and_len() {
         let mut mem = [9u8; 16];
         let items = [b"date".as_slice(), b"etag".as_slice()];
-        assert_eq!(write_seq(&mut mem, 1, 9, items.iter().copied()).ok(), Some((2 << 32) | 10));
+        assert_eq!(
+            write_seq(&mut mem, 1, 9, items.iter().copied()).ok(),
+            Some((2 << 32) | 10)
+        );
         assert_eq!(mem[1], 9, "nothing written when it does not fit");
-        assert_eq!(write_seq(&mut mem, 1, 10, items.iter().copied()).ok(), Some((2 << 32) | 10));
+        assert_eq!(
+            write_seq(&mut mem, 1, 10, items.iter().copied()).ok(),
+            Some((2 << 32) | 10)
+        );
         assert_eq!(&mem[1..11], b"date\0etag\0");
         assert_eq!(write_seq(&mut mem, 0, 0, std::iter::empty()).ok(), Some(0));
     }

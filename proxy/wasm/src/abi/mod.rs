@@ -47,32 +47,52 @@ type C<'a> = Caller<'a, CallState>;
 
 /// Adds the ABI and the WASI stubs to `linker`.
 pub(crate) fn register(l: &mut Linker<CallState>) -> Result<()> {
-    l.func_wrap(MODULE, "enable_features", |mut c: C<'_>, f: i32| c.data_mut().enable(f as u32) as i32)?;
-    l.func_wrap(MODULE, "get_config", |c: C<'_>, buf: i32, lim: i32| get(c, buf, lim, |s| &s.shared.config[..]))?;
+    l.func_wrap(MODULE, "enable_features", |mut c: C<'_>, f: i32| {
+        c.data_mut().enable(f as u32) as i32
+    })?;
+    l.func_wrap(MODULE, "get_config", |c: C<'_>, buf: i32, lim: i32| {
+        get(c, buf, lim, |s| &s.shared.config[..])
+    })?;
     l.func_wrap(MODULE, "log", log)?;
     l.func_wrap(MODULE, "log_enabled", |c: C<'_>, level: i32| {
         LogLevel::from_abi(level).is_some_and(|l| c.data().shared.log.enabled(l)) as i32
     })?;
-    l.func_wrap(MODULE, "get_method", |c: C<'_>, buf: i32, lim: i32| get(c, buf, lim, |s| s.req.method.as_bytes()))?;
-    l.func_wrap(MODULE, "set_method", set_method)?;
-    l.func_wrap(MODULE, "get_uri", |c: C<'_>, buf: i32, lim: i32| get(c, buf, lim, uri))?;
-    l.func_wrap(MODULE, "set_uri", set_uri)?;
-    l.func_wrap(MODULE, "get_protocol_version", |c: C<'_>, buf: i32, lim: i32| {
-        get(c, buf, lim, |s| s.req.version.as_bytes())
+    l.func_wrap(MODULE, "get_method", |c: C<'_>, buf: i32, lim: i32| {
+        get(c, buf, lim, |s| s.req.method.as_bytes())
     })?;
+    l.func_wrap(MODULE, "set_method", set_method)?;
+    l.func_wrap(MODULE, "get_uri", |c: C<'_>, buf: i32, lim: i32| {
+        get(c, buf, lim, uri)
+    })?;
+    l.func_wrap(MODULE, "set_uri", set_uri)?;
+    l.func_wrap(
+        MODULE,
+        "get_protocol_version",
+        |c: C<'_>, buf: i32, lim: i32| get(c, buf, lim, |s| s.req.version.as_bytes()),
+    )?;
     l.func_wrap(MODULE, "get_source_addr", get_source_addr)?;
     l.func_wrap(MODULE, "get_header_names", headers::get_names)?;
     l.func_wrap(MODULE, "get_header_values", headers::get_values)?;
-    l.func_wrap(MODULE, "set_header_value", |c: C<'_>, k: i32, n: i32, nl: i32, v: i32, vl: i32| {
-        headers::write(c, Write::Set, k, (n, nl), (v, vl))
-    })?;
-    l.func_wrap(MODULE, "add_header_value", |c: C<'_>, k: i32, n: i32, nl: i32, v: i32, vl: i32| {
-        headers::write(c, Write::Add, k, (n, nl), (v, vl))
-    })?;
+    l.func_wrap(
+        MODULE,
+        "set_header_value",
+        |c: C<'_>, k: i32, n: i32, nl: i32, v: i32, vl: i32| {
+            headers::write(c, Write::Set, k, (n, nl), (v, vl))
+        },
+    )?;
+    l.func_wrap(
+        MODULE,
+        "add_header_value",
+        |c: C<'_>, k: i32, n: i32, nl: i32, v: i32, vl: i32| {
+            headers::write(c, Write::Add, k, (n, nl), (v, vl))
+        },
+    )?;
     l.func_wrap(MODULE, "remove_header", headers::remove)?;
     l.func_wrap(MODULE, "read_body", read_body)?;
     l.func_wrap(MODULE, "write_body", write_body)?;
-    l.func_wrap(MODULE, "get_status_code", |c: C<'_>| i32::from(c.data().resp.status.unwrap_or(200)))?;
+    l.func_wrap(MODULE, "get_status_code", |c: C<'_>| {
+        i32::from(c.data().resp.status.unwrap_or(200))
+    })?;
     l.func_wrap(MODULE, "set_status_code", set_status_code)?;
     wasi::register(l)
 }
@@ -94,7 +114,9 @@ fn uri(state: &CallState) -> &[u8] {
 /// `log(level, message, message_len)`: to the sink if enabled; never traps on a disabled level.
 fn log(mut caller: C<'_>, level: i32, ptr: i32, len: i32) -> Result<()> {
     let (data, state) = split(&mut caller)?;
-    let Some(level) = LogLevel::from_abi(level) else { return Ok(()) };
+    let Some(level) = LogLevel::from_abi(level) else {
+        return Ok(());
+    };
     if state.logs_left == 0 || !state.shared.log.enabled(level) {
         return Ok(());
     }
@@ -116,7 +138,10 @@ fn set_method(mut caller: C<'_>, ptr: i32, len: i32) -> Result<()> {
     state.charge(method.len())?;
     state.touch_request();
     state.req.method.clear();
-    state.req.method.extend(method.iter().map(|&b| char::from(b)));
+    state
+        .req
+        .method
+        .extend(method.iter().map(|&b| char::from(b)));
     Ok(())
 }
 
@@ -124,7 +149,10 @@ fn set_method(mut caller: C<'_>, ptr: i32, len: i32) -> Result<()> {
 fn set_uri(mut caller: C<'_>, ptr: i32, len: i32) -> Result<()> {
     let (data, state) = split(&mut caller)?;
     let uri = read(data, ptr, len)?;
-    if uri.first() != Some(&b'/') || uri.len() > MAX_URI || !uri.iter().all(|b| b.is_ascii_graphic()) {
+    if uri.first() != Some(&b'/')
+        || uri.len() > MAX_URI
+        || !uri.iter().all(|b| b.is_ascii_graphic())
+    {
         return Err(abi_err("invalid URI: need an encoded origin-form target"));
     }
     state.charge(uri.len())?;
@@ -166,7 +194,9 @@ fn read_body(mut caller: C<'_>, kind: i32, buf: i32, limit: i32) -> Result<i64> 
 fn write_body(mut caller: C<'_>, kind: i32, ptr: i32, len: i32) -> Result<()> {
     let (data, state) = split(&mut caller)?;
     if kind != 1 {
-        return Err(abi_err(format!("write_body kind {kind}: only the response body can be written")));
+        return Err(abi_err(format!(
+            "write_body kind {kind}: only the response body can be written"
+        )));
     }
     let bytes = read(data, ptr, len)?;
     state.charge(bytes.len())?;

@@ -15,19 +15,28 @@ use crate::state::CallState;
 /// The WASI module name.
 pub(crate) const MODULE: &str = "wasi_snapshot_preview1";
 /// The WASI functions a guest may import.
-pub(crate) const FUNCTIONS: [&str; 4] = ["environ_get", "environ_sizes_get", "fd_write", "proc_exit"];
+pub(crate) const FUNCTIONS: [&str; 4] =
+    ["environ_get", "environ_sizes_get", "fd_write", "proc_exit"];
 
 const ERRNO_SUCCESS: i32 = 0;
 const ERRNO_BADF: i32 = 8;
 
 /// Adds the four stubs to `linker`.
 pub(crate) fn register(linker: &mut Linker<CallState>) -> Result<()> {
-    linker.func_wrap(MODULE, "environ_get", |_: Caller<'_, CallState>, _environ: i32, _buf: i32| ERRNO_SUCCESS)?;
+    linker.func_wrap(
+        MODULE,
+        "environ_get",
+        |_: Caller<'_, CallState>, _environ: i32, _buf: i32| ERRNO_SUCCESS,
+    )?;
     linker.func_wrap(MODULE, "environ_sizes_get", environ_sizes_get)?;
     linker.func_wrap(MODULE, "fd_write", fd_write)?;
-    linker.func_wrap(MODULE, "proc_exit", |_: Caller<'_, CallState>, code: i32| -> Result<()> {
-        Err(abi_err(format!("proc_exit({code})")))
-    })?;
+    linker.func_wrap(
+        MODULE,
+        "proc_exit",
+        |_: Caller<'_, CallState>, code: i32| -> Result<()> {
+            Err(abi_err(format!("proc_exit({code})")))
+        },
+    )?;
     Ok(())
 }
 
@@ -41,7 +50,13 @@ fn environ_sizes_get(mut caller: Caller<'_, CallState>, count: i32, size: i32) -
 }
 
 /// `fd_write(fd, iovs, iovs_len, nwritten)`: accepts everything written to fd 1 and 2.
-fn fd_write(mut caller: Caller<'_, CallState>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i32) -> Result<i32> {
+fn fd_write(
+    mut caller: Caller<'_, CallState>,
+    fd: i32,
+    iovs: i32,
+    iovs_len: i32,
+    nwritten: i32,
+) -> Result<i32> {
     if fd != 1 && fd != 2 {
         return Ok(ERRNO_BADF);
     }
@@ -63,7 +78,10 @@ fn fd_write(mut caller: Caller<'_, CallState>, fd: i32, iovs: i32, iovs_len: i32
     if log && !text.is_empty() {
         state.logs_left -= 1;
         let line = String::from_utf8_lossy(&text);
-        state.shared.log.log(&state.shared.name, LogLevel::Debug, line.trim_end());
+        state
+            .shared
+            .log
+            .log(&state.shared.name, LogLevel::Debug, line.trim_end());
     }
     super::mem::write_if_fits(data, nwritten, 4, &total.to_le_bytes())?;
     Ok(ERRNO_SUCCESS)

@@ -9,9 +9,15 @@ use switchyard_wasm::{CallError, Decision, LogLevel, Request};
 
 use crate::common::{policy, policy_with, recording_host, request};
 
-fn respond(d: Decision) -> (u16, Vec<(String, Vec<u8>)>, Vec<u8>) {
+type Fields = Vec<(String, Vec<u8>)>;
+
+fn respond(d: Decision) -> (u16, Fields, Vec<u8>) {
     match d {
-        Decision::Respond { status, headers, body } => (status, headers, body),
+        Decision::Respond {
+            status,
+            headers,
+            body,
+        } => (status, headers, body),
         Decision::Continue => panic!("expected a response"),
     }
 }
@@ -44,20 +50,36 @@ fn answers_403_with_a_body() {
     let mut req = request("/", &[]);
     let (status, headers, body) = respond(p.handle(&mut req).unwrap());
     assert_eq!(status, 403);
-    assert_eq!(headers, vec![("content-type".to_string(), b"text/plain".to_vec())]);
+    assert_eq!(
+        headers,
+        vec![("content-type".to_string(), b"text/plain".to_vec())]
+    );
     assert_eq!(body, b"denied");
 }
 
 #[test]
 fn next_zero_without_a_status_is_an_empty_200_and_a_written_status_answers_even_with_next_one() {
     let p = policy(r#"(func (export "handle_request") (result i64) (i64.const 0))"#);
-    assert_eq!(respond(p.handle(&mut request("/", &[])).unwrap()), (200, vec![], vec![]));
-    let p = policy(r#"(func (export "handle_request") (result i64) (call $set_status_code (i32.const 401)) (i64.const 1))"#);
+    assert_eq!(
+        respond(p.handle(&mut request("/", &[])).unwrap()),
+        (200, vec![], vec![])
+    );
+    let p = policy(
+        r#"(func (export "handle_request") (result i64) (call $set_status_code (i32.const 401)) (i64.const 1))"#,
+    );
     assert_eq!(respond(p.handle(&mut request("/", &[])).unwrap()).0, 401);
     let p = policy(r#"(func (export "handle_request") (result i64) (i64.const 2))"#);
-    assert!(matches!(p.handle(&mut request("/", &[])), Err(CallError::Abi(_))));
-    let p = policy(r#"(func (export "handle_request") (result i64) (call $set_status_code (i32.const 99)) (i64.const 0))"#);
-    assert!(matches!(p.handle(&mut request("/", &[])), Err(CallError::Abi(_))));
+    assert!(matches!(
+        p.handle(&mut request("/", &[])),
+        Err(CallError::Abi(_))
+    ));
+    let p = policy(
+        r#"(func (export "handle_request") (result i64) (call $set_status_code (i32.const 99)) (i64.const 0))"#,
+    );
+    assert!(matches!(
+        p.handle(&mut request("/", &[])),
+        Err(CallError::Abi(_))
+    ));
 }
 
 #[test]
@@ -94,11 +116,17 @@ fn request_line_getters() {
     );
     let mut req = request("/a/b?c=d", &[]);
     req.source = Some("10.1.2.3:4567".parse::<SocketAddr>().unwrap());
-    assert_eq!(respond(p.handle(&mut req).unwrap()).2, b"GET|/a/b?c=d|HTTP/1.1|10.1.2.3:4567|");
+    assert_eq!(
+        respond(p.handle(&mut req).unwrap()).2,
+        b"GET|/a/b?c=d|HTTP/1.1|10.1.2.3:4567|"
+    );
     let mut req = Request::new("DELETE", "");
     req.version = "HTTP/2.0";
     req.source = Some("[::1]:9".parse::<SocketAddr>().unwrap());
-    assert_eq!(respond(p.handle(&mut req).unwrap()).2, b"DELETE|/|HTTP/2.0|[::1]:9|");
+    assert_eq!(
+        respond(p.handle(&mut req).unwrap()).2,
+        b"DELETE|/|HTTP/2.0|[::1]:9|"
+    );
 }
 
 #[test]
@@ -115,7 +143,10 @@ fn set_method_and_uri_change_the_request_and_bad_values_trap_leaving_it_intact()
     );
     let mut req = request("/old", &[]);
     assert_eq!(p.handle(&mut req), Ok(Decision::Continue));
-    assert_eq!((req.method.as_str(), req.uri.as_str()), ("POST", "/new?x=1"));
+    assert_eq!(
+        (req.method.as_str(), req.uri.as_str()),
+        ("POST", "/new?x=1")
+    );
     let mut req = request("/bad", &[]);
     assert!(matches!(p.handle(&mut req), Err(CallError::Abi(_))));
     assert_eq!(req, request("/bad", &[]));
@@ -141,7 +172,15 @@ fn header_names_and_values_read_back() {
             (then unreachable))
           (i64.const 0))"#,
     );
-    let mut req = request("/", &[("accept", "a"), ("x-multi", "1"), ("x-multi", "2"), ("date", "d")]);
+    let mut req = request(
+        "/",
+        &[
+            ("accept", "a"),
+            ("x-multi", "1"),
+            ("x-multi", "2"),
+            ("date", "d"),
+        ],
+    );
     let (status, _, body) = respond(p.handle(&mut req).unwrap());
     assert_eq!(status, 202, "two values");
     assert_eq!(body, b"accept\0x-multi\0date\0|\x001\x002\x00");
@@ -163,12 +202,26 @@ fn header_set_add_remove_round_trip() {
     );
     let mut req = request(
         "/",
-        &[("x-keep", "k"), ("x-set", "old1"), ("x-other", "o"), ("x-set", "old2"), ("x-remove", "r"), ("content-length", "5")],
+        &[
+            ("x-keep", "k"),
+            ("x-set", "old1"),
+            ("x-other", "o"),
+            ("x-set", "old2"),
+            ("x-remove", "r"),
+            ("content-length", "5"),
+        ],
     );
     assert_eq!(p.handle(&mut req), Ok(Decision::Continue));
     let want = request(
         "/",
-        &[("x-keep", "k"), ("x-set", "new"), ("x-other", "o"), ("content-length", "5"), ("x-add", "n"), ("x-add", "e")],
+        &[
+            ("x-keep", "k"),
+            ("x-set", "new"),
+            ("x-other", "o"),
+            ("content-length", "5"),
+            ("x-add", "n"),
+            ("x-add", "e"),
+        ],
     );
     assert_eq!(req.headers, want.headers);
 }
@@ -189,7 +242,10 @@ fn invalid_header_values_and_trailer_writes_trap_and_leave_the_request_intact() 
     for method in ["GET", "TRAILERS"] {
         let mut req = before.clone();
         req.method = method.into();
-        assert!(matches!(p.handle(&mut req), Err(CallError::Abi(_))), "{method}");
+        assert!(
+            matches!(p.handle(&mut req), Err(CallError::Abi(_))),
+            "{method}"
+        );
         req.method = "GET".into();
         assert_eq!(req, before, "{method}: request restored");
     }
@@ -214,8 +270,15 @@ fn read_body_streams_the_supplied_body() {
     for _ in 0..2 {
         let mut req = request("/", &[]);
         req.body = Some(Bytes::from_static(b"hello, policy body"));
-        assert_eq!(respond(p.handle(&mut req).unwrap()).2, b"hello, policy body");
-        assert_eq!(req.body.as_deref(), Some(&b"hello, policy body"[..]), "body left for upstream");
+        assert_eq!(
+            respond(p.handle(&mut req).unwrap()).2,
+            b"hello, policy body"
+        );
+        assert_eq!(
+            req.body.as_deref(),
+            Some(&b"hello, policy body"[..]),
+            "body left for upstream"
+        );
     }
     assert_eq!(respond(p.handle(&mut request("/", &[])).unwrap()).2, b"");
     let plain = policy(r#"(func (export "handle_request") (result i64) (i64.const 1))"#);
@@ -238,9 +301,22 @@ fn log_reaches_the_sink_and_is_capped_per_call() {
     assert_eq!(p.handle(&mut request("/", &[])), Ok(Decision::Continue));
     let lines = rec.0.lock().unwrap().clone();
     assert_eq!(lines.len(), 32);
-    assert_eq!(lines[0], ("test".to_string(), LogLevel::Warn, "hello from guest".to_string()));
-    let quiet = policy(r#"(func (export "handle_request") (result i64) (i64.extend_i32_u (i32.eqz (call $log_enabled (i32.const 2)))))"#);
-    assert_eq!(quiet.handle(&mut request("/", &[])), Ok(Decision::Continue), "default host: logging disabled");
+    assert_eq!(
+        lines[0],
+        (
+            "test".to_string(),
+            LogLevel::Warn,
+            "hello from guest".to_string()
+        )
+    );
+    let quiet = policy(
+        r#"(func (export "handle_request") (result i64) (i64.extend_i32_u (i32.eqz (call $log_enabled (i32.const 2)))))"#,
+    );
+    assert_eq!(
+        quiet.handle(&mut request("/", &[])),
+        Ok(Decision::Continue),
+        "default host: logging disabled"
+    );
 }
 
 #[test]
@@ -291,9 +367,23 @@ fn wasi_stubs_give_nothing_away() {
           (func (export "handle_response") (param i32 i32)))"#,
         crate::common::PRELUDE
     );
-    let p = switchyard_wasm::Policy::load(&host, "wasi", &crate::common::raw(&text), b"", Default::default(), None).unwrap();
+    let p = switchyard_wasm::Policy::load(
+        &host,
+        "wasi",
+        &crate::common::raw(&text),
+        b"",
+        Default::default(),
+        None,
+    )
+    .unwrap();
     assert_eq!(p.handle(&mut request("/", &[])), Ok(Decision::Continue));
-    assert_eq!(rec.0.lock().unwrap().clone(), vec![("wasi".to_string(), LogLevel::Debug, "oops!".to_string())]);
+    assert_eq!(
+        rec.0.lock().unwrap().clone(),
+        vec![("wasi".to_string(), LogLevel::Debug, "oops!".to_string())]
+    );
     let err = p.handle(&mut Request::new("X", "/")).unwrap_err();
-    assert_eq!((err.kind(), err.to_string().contains("proc_exit(3)")), ("abi", true));
+    assert_eq!(
+        (err.kind(), err.to_string().contains("proc_exit(3)")),
+        ("abi", true)
+    );
 }

@@ -60,7 +60,10 @@ pub fn policy_with(host: &Host, body: &str, config: &[u8], limits: Limits) -> Po
 /// `GET uri` with the given headers.
 pub fn request(uri: &str, headers: &[(&str, &str)]) -> Request {
     let mut req = Request::new("GET", uri);
-    req.headers = headers.iter().map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())).collect();
+    req.headers = headers
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+        .collect();
     req
 }
 
@@ -74,7 +77,10 @@ impl LogSink for Recorder {
     }
 
     fn log(&self, policy: &str, level: LogLevel, message: &str) {
-        self.0.lock().unwrap().push((policy.to_string(), level, message.to_string()));
+        self.0
+            .lock()
+            .unwrap()
+            .push((policy.to_string(), level, message.to_string()));
     }
 }
 

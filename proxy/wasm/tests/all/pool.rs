@@ -45,7 +45,10 @@ fn two_threads_at_once() {
         w.join().unwrap();
     }
     let created = p.stats().instances_created;
-    assert!((1..=2).contains(&created), "{created} instances for 2 threads");
+    assert!(
+        (1..=2).contains(&created),
+        "{created} instances for 2 threads"
+    );
 }
 
 #[test]
@@ -67,6 +70,10 @@ fn start_runs_once_per_instance() {
         assert_eq!(status("GET"), Some(201));
     }
     assert_eq!(status("TRAP"), None);
-    assert_eq!(status("GET"), Some(201), "the replacement ran its own _start once");
+    assert_eq!(
+        status("GET"),
+        Some(201),
+        "the replacement ran its own _start once"
+    );
     assert_eq!(p.stats().instances_created, 2);
 }

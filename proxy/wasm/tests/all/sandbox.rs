@@ -59,7 +59,10 @@ fn every_failure_is_contained_and_the_next_call_works_on_a_fresh_instance() {
         let (r, elapsed) = call(&p, method);
         let err = r.expect_err(method);
         assert_eq!(err.kind(), kind, "{method}: {err}");
-        assert!(elapsed < Duration::from_millis(100), "{method} took {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_millis(100),
+            "{method} took {elapsed:?}"
+        );
         assert_eq!(p.stats().idle, 0, "{method}: failed instance discarded");
         assert_eq!(call(&p, "GET").0, Ok(Decision::Continue), "after {method}");
         assert_eq!(p.stats().instances_created, i as u64 + 2);
@@ -72,7 +75,10 @@ fn an_infinite_loop_times_out_within_the_limit() {
     for _ in 0..3 {
         let (r, elapsed) = call(&p, "LOOP");
         assert_eq!(r, Err(CallError::Timeout));
-        assert!(elapsed >= Duration::from_millis(1), "stopped early: {elapsed:?}");
+        assert!(
+            elapsed >= Duration::from_millis(1),
+            "stopped early: {elapsed:?}"
+        );
         assert!(elapsed < Duration::from_millis(100), "took {elapsed:?}");
     }
 }
@@ -102,7 +108,10 @@ fn a_stuck_guest_does_not_stall_calls_on_other_threads() {
     }
     let normal = start.elapsed();
     assert_eq!(stuck.join().unwrap(), Err(CallError::Timeout));
-    assert!(normal < Duration::from_millis(1000), "200 calls took {normal:?}");
+    assert!(
+        normal < Duration::from_millis(1000),
+        "200 calls took {normal:?}"
+    );
 }
 
 #[test]
@@ -125,5 +134,9 @@ fn fuel_limits_work_only_on_a_metering_host() {
     let unmetered = Policy::load(&host(), "f", &wasm(HOSTILE), b"", fuel, None);
     assert!(matches!(unmetered, Err(LoadError::Invalid(_))));
     let no_limit = policy_with(&metering, HOSTILE, b"{}", Limits::default());
-    assert_eq!(call(&no_limit, "GET").0, Ok(Decision::Continue), "metering host, no fuel limit");
+    assert_eq!(
+        call(&no_limit, "GET").0,
+        Ok(Decision::Continue),
+        "metering host, no fuel limit"
+    );
 }

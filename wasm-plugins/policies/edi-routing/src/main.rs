@@ -99,7 +99,7 @@ impl Policy for EdiRouting {
     }
 
     fn on_request(&self, req: &mut Request<'_>) -> Verdict {
-        let Some(msg) = edi::detect(req.body(), self.scan_limit) else {
+        let Some(msg) = edi::detect(req.body_prefix(self.scan_limit), self.scan_limit) else {
             return Verdict::Continue;
         };
         if let Some(pool) = lookup(&self.routes, &msg).or(self.default.as_ref()) {
@@ -145,7 +145,7 @@ mod tests {
             assert_eq!(ex.run(&p), Verdict::Continue);
             assert_eq!(ex.values("x-switchyard-pool"), [pool], "{body}");
             assert_eq!(ex.values("x-switchyard-variant"), [variant], "{body}");
-            assert_eq!(ex.body_reads, 1);
+            assert_eq!(ex.chunks_read, 2, "one chunk, then the end");
         }
     }
 
@@ -162,6 +162,16 @@ mod tests {
         let mut ex = post("ST*856*1~").header("X-Switchyard-Pool", "client-choice");
         ex.run(&p);
         assert_eq!(ex.values("x-switchyard-pool"), ["w"]);
+    }
+
+    #[test]
+    fn reads_only_the_scan_limit() {
+        let p = policy(r#"{"routes": {"856": "w"}, "scan_limit": 100}"#);
+        let big = format!("ST*856*1~{}", "N1*ST*X~".repeat(10_000));
+        let mut ex = post(&big);
+        ex.run(&p);
+        assert_eq!(ex.values("x-switchyard-pool"), ["w"]);
+        assert_eq!(ex.chunks_read, 1, "80 KB body, one 2 KB chunk read");
     }
 
     #[test]
