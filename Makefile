@@ -21,9 +21,11 @@ plugins: ## build the WASM policies → wasm-plugins/dist/
 	cd wasm-plugins && CARGO_TARGET_DIR=$(CURDIR)/wasm-plugins/target $(CARGO) build --release --target wasm32-wasip1
 	CARGO_TARGET_DIR=$(CURDIR)/wasm-plugins/target ./wasm-plugins/traefik-plugin/package.sh
 
-test: test-deps build ## install prerequisites, then run every test (and the lints)
+test: test-deps build plugins ## install prerequisites, then run every test (and the lints)
 	$(CARGO) test --workspace --no-fail-fast
+	cd wasm-plugins && CARGO_TARGET_DIR=$(CURDIR)/wasm-plugins/target $(CARGO) test --target x86_64-unknown-linux-gnu
 	$(CARGO) fmt --all -- --check
+	cd wasm-plugins && $(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -q -- -D warnings
 
 lint:

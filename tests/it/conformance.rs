@@ -62,6 +62,27 @@ pub struct CaseRequest {
     /// `"Name: value"` lines.
     pub headers: Vec<String>,
     pub body: String,
+    /// Appended to `body` `times` times (large bodies without a large table).
+    pub repeat: Option<Repeat>,
+}
+
+/// A repeated body tail.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repeat {
+    pub text: String,
+    pub times: usize,
+}
+
+impl CaseRequest {
+    /// The body as sent.
+    pub fn body_bytes(&self) -> Vec<u8> {
+        let mut body = self.body.clone();
+        if let Some(r) = &self.repeat {
+            body.push_str(&r.text.repeat(r.times));
+        }
+        body.into_bytes()
+    }
 }
 
 impl Default for CaseRequest {
@@ -72,6 +93,7 @@ impl Default for CaseRequest {
             host: "acme.erp.test".into(),
             headers: Vec::new(),
             body: String::new(),
+            repeat: None,
         }
     }
 }
@@ -180,7 +202,7 @@ pub fn send(addr: SocketAddr, case: &Case) -> Resp {
     let tag = format!("{CASE_HEADER}: {}", case.name);
     let mut extra: Vec<&str> = r.headers.iter().map(String::as_str).collect();
     extra.push(&tag);
-    client::request(addr, &r.method, &r.host, &r.path, &extra, r.body.as_bytes())
+    client::request(addr, &r.method, &r.host, &r.path, &extra, &r.body_bytes())
 }
 
 /// What a host did with a case's request.
@@ -228,7 +250,7 @@ pub fn check(case: &Case, seen: &Observed) -> Result<(), String> {
     match (&seen.upstream, status == 200) {
         (None, true) => problems.push("the upstream never received the request".into()),
         (Some(_), false) => problems.push("the policy answered but the upstream got it".into()),
-        (Some(rec), true) if upstream_body(rec) != case.request.body.as_bytes() => {
+        (Some(rec), true) if upstream_body(rec) != case.request.body_bytes() => {
             problems.push(format!(
                 "body changed upstream: {:?}",
                 String::from_utf8_lossy(&rec.body)

@@ -278,3 +278,115 @@ fn queued_webhooks_are_durable_and_delivered_in_order_when_the_upstream_returns(
         r#"switchyard_spool_delivery_attempts_total{partner="dhl",result="delivered"} 10"#
     ));
 }
+
+/// The real binary, killed with SIGKILL 20 times while partners send: every webhook that was
+/// answered 202 is delivered at least once afterwards.
+#[test]
+fn every_accepted_webhook_survives_kill_9() {
+    use std::collections::BTreeSet;
+    use std::process::{Command, Stdio};
+    use std::sync::{Arc, Mutex};
+    common::env();
+    let dir = tempfile::tempdir().expect("dir");
+    let upstream_at =
+        std::net::SocketAddr::from(([127, 0, 0, 1], switchyard_test_support::free_port()));
+    let state = format!(
+        r#"{{ backend: local, data_dir: "{}" }}"#,
+        dir.path().join("data").display()
+    );
+    let base = config(
+        &format!("http://{upstream_at}"),
+        "    on_limit: queue",
+        &state,
+    );
+    let cfg = dir.path().join("switchyard.yaml");
+    let accepted = Arc::new(Mutex::new(BTreeSet::new()));
+    let start = |port: u16| {
+        let admin = switchyard_test_support::free_port();
+        let yaml = base
+            .replace(
+                "listen: 127.0.0.1:0, workers: 1",
+                &format!("listen: 127.0.0.1:{port}, workers: 1"),
+            )
+            .replace(
+                "  listen: 127.0.0.1:0\n",
+                &format!("  listen: 127.0.0.1:{admin}\n"),
+            );
+        std::fs::write(&cfg, yaml).expect("config");
+        let child = Command::new(switchyard_test_support::binary())
+            .args(["run", "--config", &cfg.display().to_string()])
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::File::create(dir.path().join("stderr.log"))
+                    .map_or(Stdio::null(), Stdio::from),
+            )
+            .spawn()
+            .expect("spawn");
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let up = eventually(Duration::from_secs(10), || {
+            std::net::TcpStream::connect(addr).ok().map(|_| ())
+        });
+        let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
+        assert!(up.is_some(), "switchyard did not start: {log}");
+        (child, addr)
+    };
+    for round in 0..20u64 {
+        let (mut child, addr) = start(switchyard_test_support::free_port());
+        let senders: Vec<_> = (0..3u64)
+            .map(|t| {
+                let accepted = accepted.clone();
+                std::thread::spawn(move || {
+                    for i in 0..2000u64 {
+                        let id = format!("crash-{round}-{t}-{i}");
+                        let r = std::panic::catch_unwind(|| {
+                            post(addr, "/hooks/dhl/e", &id, 0, "{}", SECRET)
+                        });
+                        match r {
+                            Ok(r) if r.status == 202 => {
+                                accepted.lock().expect("lock").insert(id);
+                            }
+                            Ok(_) => {}
+                            Err(_) => return, // the proxy was killed under us
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(60 + (round * 37) % 120));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        for s in senders {
+            let _ = s.join();
+        }
+    }
+    let want = accepted.lock().expect("lock").clone();
+    assert!(
+        want.len() > 40,
+        "the load produced accepted webhooks ({})",
+        want.len()
+    );
+    let up = RecordingUpstream::on(upstream_at, Behavior::Respond(200, "ok".into()));
+    let (mut child, _) = start(switchyard_test_support::free_port());
+    let delivered = eventually(Duration::from_secs(60), || {
+        let got: BTreeSet<String> = up
+            .requests()
+            .iter()
+            .map(|r| r.header("webhook-id").join(""))
+            .collect();
+        want.is_subset(&got).then_some(got.len())
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let got: BTreeSet<String> = up
+        .requests()
+        .iter()
+        .map(|r| r.header("webhook-id").join(""))
+        .collect();
+    let missing: Vec<&String> = want.difference(&got).take(5).collect();
+    assert!(
+        delivered.is_some(),
+        "{} accepted webhooks, {} delivered, missing e.g. {missing:?}",
+        want.len(),
+        got.len()
+    );
+}

@@ -144,6 +144,9 @@ impl Drop for RecordingUpstream {
 
 fn serve(mut s: TcpStream, log: &Mutex<Vec<Recorded>>, behavior: &Behavior) -> std::io::Result<()> {
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    // Answers go out in several writes: without NODELAY a keep-alive client waits on a
+    // delayed ACK (~40 ms) per request.
+    s.set_nodelay(true)?;
     let mut buf: Vec<u8> = Vec::new();
     loop {
         let head_end = loop {
@@ -195,7 +198,8 @@ fn serve(mut s: TcpStream, log: &Mutex<Vec<Recorded>>, behavior: &Behavior) -> s
         buf.drain(..body_end);
         match behavior {
             Behavior::Respond(status, body) => {
-                write!(s, "HTTP/1.1 {status} X\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}", body.len())?;
+                let answer = format!("HTTP/1.1 {status} X\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+                s.write_all(answer.as_bytes())?;
             }
             Behavior::Delay(d) => {
                 std::thread::sleep(*d);

@@ -43,7 +43,11 @@ impl<P: Policy> Guest for Adapter<P> {
         };
         let verdict = {
             let mut req = Request::new(&mut ex);
-            self.0.on_request(&mut req)
+            let verdict = self.0.on_request(&mut req);
+            if verdict == Verdict::Continue {
+                req.restore_body();
+            }
+            verdict
         };
         match verdict {
             Verdict::Continue => (true, 0),
@@ -111,5 +115,8 @@ impl Exchange for HostExchange<'_> {
         let req = self.req;
         let it = self.body.get_or_insert_with(|| req.body.read_iter());
         it.next().map(|b| b.to_vec())
+    }
+    fn write_body(&mut self, body: &[u8]) {
+        self.req.body.write(body);
     }
 }

@@ -15,7 +15,7 @@
 //!   [`Request::route_to_variant`] sets `X-Switchyard-Variant: stable|canary`;
 //! - answering helpers: [`deny`] (plain text), [`respond`] with a [`Reply`] (any status,
 //!   headers, body; [`Reply::html`] for pages);
-//! - a fake host ([`testing::FakeExchange`], native builds only) for table-driven unit tests.
+//! - a fake host (`testing::FakeExchange`, native builds only) for table-driven unit tests.
 //!
 //! ## A policy
 //!
@@ -60,13 +60,17 @@
 //!
 //! ## The host contract the policies rely on
 //!
-//! - `_start` is run once per instance before any request; `get_config` returns the JSON
-//!   config (empty when none) and may be called with a too-small buffer, returning the size.
-//! - `enable_features(1)` (buffer request) during `_start` means: `read_body` returns the whole
-//!   request body and the upstream still receives it.
+//! - `_start` is run exactly once per instance (a second call traps) before any request;
+//!   `get_config` returns the JSON config (empty when none) and may be called with a
+//!   too-small buffer, returning the size.
+//! - `enable_features(1)` (buffer request) during `_start`; `read_body` (kind 0) returns the
+//!   request body in chunks, EOF flagged in the high 32 bits. After a `Continue` verdict the
+//!   SDK reads any rest of a body it started and writes the whole body back with `write_body`
+//!   (kind 0), which must replace what the upstream receives ([`Request::restore_body`]
+//!   explains the Traefik bug this works around).
 //! - `handle_request` returning `next = 1` forwards the request with the header edits made;
-//!   `next = 0` sends the status, response headers and body the guest set, and nothing goes
-//!   upstream.
+//!   `next = 0` sends the response the guest wrote (headers, then `set_status_code`, then
+//!   `write_body` kind 1), and nothing goes upstream.
 //! - `get_header_names` may report lower-case names; lookups are case-insensitive.
 //! - `get_source_addr` is the client's `ip:port` (`[v6]:port` for IPv6).
 //!
@@ -123,8 +127,8 @@ pub trait Policy: Sized + 'static {
     fn on_request(&self, req: &mut Request<'_>) -> Verdict;
 }
 
-/// Declares `main` for a policy binary: on wasm32 it runs [`run`] for `$policy`; on other
-/// targets it is [`check_config`] (a config validator).
+/// Declares `main` for a policy binary: on wasm32 it runs `run` for `$policy`; on other
+/// targets it is `check_config` (a config validator).
 #[macro_export]
 macro_rules! policy_main {
     ($policy:ty) => {

@@ -15,7 +15,7 @@ pub const POOL_HEADER: &str = "X-Switchyard-Pool";
 pub const VARIANT_HEADER: &str = "X-Switchyard-Variant";
 
 /// What a host offers a policy for one request. Implemented over the real ABI in wasm
-/// builds and by [`crate::testing::FakeExchange`] in native unit tests.
+/// builds and by `testing::FakeExchange` in native unit tests.
 pub trait Exchange {
     /// `get_method`.
     fn method(&self) -> String;
@@ -36,6 +36,8 @@ pub trait Exchange {
     /// `read_body` (request kind): the next chunk of the body, `None` at the end. Needs
     /// [`crate::Features::BUFFER_REQUEST`] for the body to still reach the upstream afterwards.
     fn read_body_chunk(&mut self) -> Option<Vec<u8>>;
+    /// `write_body` (request kind): replaces the body the upstream receives.
+    fn write_body(&mut self, body: &[u8]);
 }
 
 /// Canary variant a policy may pin a request to.
@@ -71,8 +73,9 @@ impl Variant {
 /// The typed view of one request.
 pub struct Request<'a> {
     ex: &'a mut dyn Exchange,
-    /// The body read so far, and whether that is all of it.
+    /// The body read so far, whether reading started, and whether that is all of it.
     body: Vec<u8>,
+    body_started: bool,
     body_done: bool,
 }
 
@@ -82,6 +85,7 @@ impl<'a> Request<'a> {
         Request {
             ex,
             body: Vec::new(),
+            body_started: false,
             body_done: false,
         }
     }
@@ -164,6 +168,7 @@ impl<'a> Request<'a> {
     /// At most the first `limit` bytes of the body, read in chunks only as far as needed
     /// (and cached; a later call with a larger limit reads on).
     pub fn body_prefix(&mut self, limit: usize) -> &[u8] {
+        self.body_started = true;
         while !self.body_done && self.body.len() < limit {
             match self.ex.read_body_chunk() {
                 Some(chunk) if !chunk.is_empty() => self.body.extend_from_slice(&chunk),
@@ -171,6 +176,24 @@ impl<'a> Request<'a> {
             }
         }
         &self.body[..self.body.len().min(limit)]
+    }
+
+    /// Hands the body back to the host once the policy let the request through: if the
+    /// policy read any of it, the rest is read and the whole body written back
+    /// (`write_body`). The SDK calls this after [`Verdict::Continue`]; policies need not.
+    ///
+    /// Why: Traefik's http-wasm host (http-wasm-host-go, `bufferingRequestBody`) keeps only
+    /// the last chunk a guest read, so with *buffer request* alone a body longer than one
+    /// read reaches the upstream truncated or empty. Writing the body back makes the upstream
+    /// receive exactly the client's bytes on every host.
+    pub fn restore_body(&mut self) {
+        if !self.body_started {
+            return;
+        }
+        self.body();
+        if !self.body.is_empty() {
+            self.ex.write_body(&self.body);
+        }
     }
 
     /// Sets a request header (replacing its values).

@@ -25,6 +25,8 @@ pub struct FakeExchange {
     pub chunks_read: usize,
     /// Bytes of the body handed over so far.
     pub body_pos: usize,
+    /// What the policy wrote back as the request body, if anything.
+    pub written_body: Option<Vec<u8>>,
 }
 
 impl FakeExchange {
@@ -70,10 +72,20 @@ impl FakeExchange {
             .collect()
     }
 
-    /// Runs `policy` on this request and returns its verdict.
+    /// Runs `policy` on this request as the SDK's guest glue does (including
+    /// [`Request::restore_body`] after `Continue`) and returns its verdict.
     pub fn run<P: Policy>(&mut self, policy: &P) -> Verdict {
         let mut req = Request::new(self);
-        policy.on_request(&mut req)
+        let verdict = policy.on_request(&mut req);
+        if verdict == Verdict::Continue {
+            req.restore_body();
+        }
+        verdict
+    }
+
+    /// The body the upstream would receive.
+    pub fn forwarded_body(&self) -> &[u8] {
+        self.written_body.as_deref().unwrap_or(&self.body)
     }
 }
 
@@ -116,5 +128,8 @@ impl Exchange for FakeExchange {
         self.body_pos = end;
         self.chunks_read += 1;
         (!chunk.is_empty()).then_some(chunk)
+    }
+    fn write_body(&mut self, body: &[u8]) {
+        self.written_body = Some(body.to_vec());
     }
 }

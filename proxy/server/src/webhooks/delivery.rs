@@ -23,7 +23,12 @@ const IDLE: Duration = Duration::from_millis(50);
 
 /// Runs until `stop` turns true.
 pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    // Head and body go out as separate writes: without NODELAY each delivery waits on a
+    // delayed ACK (~40 ms).
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(Duration::from_secs(2)));
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build(connector);
     // Pacing: no partner is sent to faster than its rate (ms of the next allowed send).
     let mut next_send: HashMap<String, u64> = HashMap::new();
     loop {

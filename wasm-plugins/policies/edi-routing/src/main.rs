@@ -1,9 +1,12 @@
 //! edi-routing: route EDI interchanges to pools by message type.
 //!
-//! Reads the request body (the policy enables the host's *buffer request* feature, so the
-//! upstream still receives it), recognises ANSI X12 (`ST*856*…`) and UN/EDIFACT
-//! (`UNH+…+DESADV:…`) interchanges ([`edi`]) and, for a configured type, sets
-//! `X-Switchyard-Pool: <pool>` and optionally `X-Switchyard-Variant: stable|canary`.
+//! Reads the request body, recognises ANSI X12 (`ST*856*…`) and UN/EDIFACT
+//! (`UNH+…+DESADV:…`) interchanges in its first `scan_limit` bytes ([`edi`]) and, for a
+//! configured type, sets `X-Switchyard-Pool: <pool>` and optionally
+//! `X-Switchyard-Variant: stable|canary`. The body then goes upstream unchanged: the policy
+//! enables *buffer request*, and the SDK reads the rest of the body and writes it back
+//! (`Request::restore_body`), because Traefik's host forwards only the last chunk a guest
+//! read. So the whole body passes through guest memory: bound it with the host's limits.
 //! Bodies that are not EDI, and EDI types with no route and no `default`, pass unchanged.
 //!
 //! Config (Traefik's string scalars accepted; keys compared case-insensitively):
@@ -145,7 +148,7 @@ mod tests {
             assert_eq!(ex.run(&p), Verdict::Continue);
             assert_eq!(ex.values("x-switchyard-pool"), [pool], "{body}");
             assert_eq!(ex.values("x-switchyard-variant"), [variant], "{body}");
-            assert_eq!(ex.chunks_read, 2, "one chunk, then the end");
+            assert_eq!(ex.forwarded_body(), body.as_bytes());
         }
     }
 
@@ -165,13 +168,19 @@ mod tests {
     }
 
     #[test]
-    fn reads_only_the_scan_limit() {
+    fn scans_a_prefix_and_forwards_everything() {
         let p = policy(r#"{"routes": {"856": "w"}, "scan_limit": 100}"#);
         let big = format!("ST*856*1~{}", "N1*ST*X~".repeat(10_000));
         let mut ex = post(&big);
         ex.run(&p);
         assert_eq!(ex.values("x-switchyard-pool"), ["w"]);
-        assert_eq!(ex.chunks_read, 1, "80 KB body, one 2 KB chunk read");
+        // The whole body goes upstream (read to the end and written back).
+        assert_eq!(ex.forwarded_body(), big.as_bytes());
+        assert_eq!(ex.written_body.as_deref(), Some(big.as_bytes()));
+        // A request the policy never looked into is left alone.
+        let mut get = FakeExchange::get("/edi");
+        get.run(&p);
+        assert_eq!(get.written_body, None);
     }
 
     #[test]
