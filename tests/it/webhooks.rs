@@ -390,3 +390,102 @@ fn every_accepted_webhook_survives_kill_9() {
         got.len()
     );
 }
+
+fn redis_state(r: &switchyard_test_support::redis::Redis, prefix: &str) -> String {
+    format!(
+        r#"{{ backend: redis, data_dir: "${{DATA_DIR}}", redis: {{ url: "{}", prefix: "{prefix}", timeout: 50ms }} }}"#,
+        r.url()
+    )
+}
+
+/// Dedupe holds across replicas sharing one redis.
+#[test]
+fn a_duplicate_sent_to_another_replica_is_not_forwarded_again() {
+    common::env();
+    let r = switchyard_test_support::redis::Redis::start();
+    let up = RecordingUpstream::start();
+    let yaml = config(&up.url(), "", &redis_state(&r, "wh-dd:"));
+    let (a, b) = (TestProxy::start(&yaml), TestProxy::start(&yaml));
+    assert_eq!(
+        post(a.addr, "/hooks/dhl/e", "msg_r1", 0, "{}", SECRET).status,
+        200
+    );
+    let again = post(b.addr, "/hooks/dhl/e", "msg_r1", 0, "{}", SECRET);
+    assert_eq!(
+        (again.status, again.header("x-switchyard-duplicate")),
+        (200, Some("true"))
+    );
+    assert_eq!(up.requests().len(), 1);
+}
+
+/// Three replicas with concurrent senders never admit more than the partner's global limit.
+#[test]
+fn three_replicas_never_admit_more_than_the_global_limit() {
+    common::env();
+    let r = switchyard_test_support::redis::Redis::start();
+    let up = RecordingUpstream::start();
+    let yaml = config(
+        &up.url(),
+        "    rate: { limit: 20/s, burst: 10 }\n    on_limit: reject",
+        &redis_state(&r, "wh-rl:"),
+    );
+    let replicas: Vec<TestProxy> = (0..3).map(|_| TestProxy::start(&yaml)).collect();
+    let t0 = std::time::Instant::now();
+    let senders: Vec<_> = replicas
+        .iter()
+        .flat_map(|p| [p.addr, p.addr])
+        .enumerate()
+        .map(|(n, addr)| {
+            std::thread::spawn(move || {
+                let mut ok = 0u32;
+                for i in 0..60 {
+                    if post(addr, "/hooks/dhl/e", &format!("g{n}-{i}"), 0, "{}", SECRET).status
+                        == 200
+                    {
+                        ok += 1;
+                    }
+                }
+                ok
+            })
+        })
+        .collect();
+    let admitted: u32 = senders.into_iter().map(|s| s.join().expect("join")).sum();
+    let elapsed = t0.elapsed().as_secs_f64();
+    let bound = 10.0 + 20.0 * elapsed;
+    assert!(
+        f64::from(admitted) <= bound + 1.0,
+        "{admitted} admitted in {elapsed:.2}s (bound {bound:.1})"
+    );
+    assert!(admitted >= 10, "the burst passes: {admitted}");
+}
+
+/// With redis gone or frozen: `fail_mode: open` admits on the replica's own bucket, `closed`
+/// answers 503 — both within `state.redis.timeout`, never hanging.
+#[test]
+fn redis_down_or_paused_applies_each_partners_fail_mode() {
+    common::env();
+    let mut r = switchyard_test_support::redis::Redis::start();
+    let up = RecordingUpstream::start();
+    let yaml = config(&up.url(), "    rate: { limit: 100/s, burst: 100 }\n    fail_mode: open", &redis_state(&r, "wh-fm:"))
+        .replace("spool:", "  ups:\n    match: { path_prefix: /hooks/ups/ }\n    verify: { standard_webhooks: { secret: { env: SY_TEST_DHL_WHSEC } } }\n    rate: { limit: 100/s, burst: 100 }\n    fail_mode: closed\nspool:");
+    let p = TestProxy::start(&yaml);
+    let probe = |path: &str, id: &str| {
+        let t0 = std::time::Instant::now();
+        let s = post(p.addr, path, id, 0, "{}", SECRET).status;
+        (s, t0.elapsed())
+    };
+    assert_eq!(probe("/hooks/dhl/e", "f0").0, 200);
+    assert_eq!(probe("/hooks/ups/e", "f1").0, 200);
+    r.pause();
+    for (path, want) in [("/hooks/dhl/e", 200), ("/hooks/ups/e", 503)] {
+        let (status, took) = probe(path, &format!("paused-{path}"));
+        assert_eq!(status, want, "{path} with redis paused");
+        assert!(took < Duration::from_millis(800), "{path} waited {took:?}");
+    }
+    r.stop();
+    for (path, want) in [("/hooks/dhl/e", 200), ("/hooks/ups/e", 503)] {
+        let (status, took) = probe(path, &format!("down-{path}"));
+        assert_eq!(status, want, "{path} with redis down");
+        assert!(took < Duration::from_millis(800), "{path} waited {took:?}");
+    }
+}

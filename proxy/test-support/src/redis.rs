@@ -56,6 +56,13 @@ impl Redis {
             .map(str::to_owned)
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open, nothing answers.
+    pub fn pause(&self) {
+        let _ = Command::new("kill")
+            .args(["-STOP", &self.child.id().to_string()])
+            .status();
+    }
+
     /// Kills the server (it stays down).
     pub fn stop(&mut self) {
         let _ = self.child.kill();

@@ -16,6 +16,7 @@ mod policy;
 mod pool;
 mod request;
 mod state;
+mod undo;
 mod validate;
 
 pub use engine::{Host, HostOptions};

@@ -1,7 +1,6 @@
 //! The data each wasmtime `Store` carries: the request lent to the guest for one call (swapped
-//! in and out, never copied), a lazy backup taken on the first change so a failed call can be
-//! undone, the response the guest is writing, enabled features, the limiter and per-call
-//! budgets. Host functions in [`crate::abi`] act on it; [`crate::pool`] begins and ends calls.
+//! in and out, never copied), the journal that lets a failed call's changes be undone, the
+//! response the guest is writing, enabled features, the limiter and per-call budgets. Host functions in [`crate::abi`] act on it; [`crate::pool`] begins and ends calls.
 
 use std::sync::Arc;
 
@@ -11,6 +10,7 @@ use crate::error::abi_err;
 use crate::limits::{Limiter, MAX_HOST_BYTES_PER_CALL, MAX_LOGS_PER_CALL};
 use crate::log::LogSink;
 use crate::request::{Decision, Request};
+use crate::undo::{HeaderEdit, Journal};
 
 /// `feature_buffer_request`: the body is buffered and readable with `read_body`.
 pub const FEATURE_BUFFER_REQUEST: u32 = 1;
@@ -26,13 +26,6 @@ pub(crate) struct Shared {
     pub(crate) name: Arc<str>,
     pub(crate) config: Arc<[u8]>,
     pub(crate) log: Arc<dyn LogSink>,
-}
-
-/// The parts of a request a guest can change, as they were before its first change.
-struct Backup {
-    method: String,
-    uri: String,
-    headers: Vec<(String, Vec<u8>)>,
 }
 
 /// The response a guest writes during `handle_request`.
@@ -59,7 +52,7 @@ pub(crate) struct CallState {
     pub(crate) in_request: bool,
     pub(crate) logs_left: u32,
     host_bytes_left: usize,
-    backup: Option<Backup>,
+    pub(crate) journal: Journal,
 }
 
 impl CallState {
@@ -76,7 +69,7 @@ impl CallState {
             in_request: false,
             logs_left: MAX_LOGS_PER_CALL,
             host_bytes_left: MAX_HOST_BYTES_PER_CALL,
-            backup: None,
+            journal: Journal::default(),
         }
     }
 
@@ -89,14 +82,13 @@ impl CallState {
     /// Gives the request back; on failure, undoes the guest's changes. Resets per-call state.
     pub(crate) fn end(&mut self, req: &mut Request, ok: bool) {
         std::mem::swap(&mut self.req, req);
-        if let (false, Some(b)) = (ok, self.backup.take()) {
-            req.method = b.method;
-            req.uri = b.uri;
-            req.headers = b.headers;
+        if ok {
+            self.journal.commit();
+        } else {
+            self.journal.rollback(req);
         }
         self.req = Request::default();
         self.resp = Response::default();
-        self.backup = None;
         self.body_pos = 0;
         self.features = self.base_features;
         self.in_request = false;
@@ -104,15 +96,31 @@ impl CallState {
         self.host_bytes_left = MAX_HOST_BYTES_PER_CALL;
     }
 
-    /// Called before any change to the request: keeps a copy to restore on failure.
-    pub(crate) fn touch_request(&mut self) {
-        if self.backup.is_none() {
-            self.backup = Some(Backup {
-                method: self.req.method.clone(),
-                uri: self.req.uri.clone(),
-                headers: self.req.headers.clone(),
-            });
+    /// The header fields of `kind` for editing: the request's (0, journaled) or the response's
+    /// (1); the trailer kinds (2, 3) are not supported and trap.
+    pub(crate) fn headers_mut(&mut self, kind: i32) -> wasmtime::Result<HeaderEdit<'_>> {
+        match kind {
+            0 => Ok(HeaderEdit {
+                fields: &mut self.req.headers,
+                journal: Some(&mut self.journal),
+            }),
+            1 => Ok(HeaderEdit {
+                fields: &mut self.resp.headers,
+                journal: None,
+            }),
+            2 | 3 => Err(abi_err("trailers are not supported")),
+            _ => Err(abi_err(format!("unknown header kind {kind}"))),
         }
+    }
+
+    /// Sets the method (journaled).
+    pub(crate) fn set_method(&mut self, method: String) {
+        self.journal.set_method(&mut self.req, method);
+    }
+
+    /// Sets the URI (journaled).
+    pub(crate) fn set_uri(&mut self, uri: String) {
+        self.journal.set_uri(&mut self.req, uri);
     }
 
     /// Charges `n` bytes the guest hands the host against this call's budget.

@@ -25,19 +25,6 @@ fn fields(state: &CallState, kind: i32) -> Result<Option<&Fields>> {
     }
 }
 
-/// The fields of `kind` for writing; takes the request backup first.
-fn fields_mut(state: &mut CallState, kind: i32) -> Result<&mut Fields> {
-    match kind {
-        0 => {
-            state.touch_request();
-            Ok(&mut state.req.headers)
-        }
-        1 => Ok(&mut state.resp.headers),
-        2 | 3 => Err(abi_err("trailers are not supported")),
-        _ => Err(abi_err(format!("unknown header kind {kind}"))),
-    }
-}
-
 /// `get_header_names(kind, buf, buf_limit) -> count_len`: distinct names, first-seen order.
 pub(crate) fn get_names(
     mut caller: Caller<'_, CallState>,
@@ -92,7 +79,8 @@ pub(crate) enum Write {
     Add,
 }
 
-/// `set_header_value` / `add_header_value(kind, name, name_len, value, value_len)`.
+/// `set_header_value` / `add_header_value(kind, name, name_len, value, value_len)`. A set
+/// replaces the first field of that name in place and drops the others; an add appends.
 pub(crate) fn write(
     mut caller: Caller<'_, CallState>,
     op: Write,
@@ -105,30 +93,32 @@ pub(crate) fn write(
     let value = valid_value(read(data, value, value_len)?)?;
     if name.len() + value.len() > MAX_HEADER_BYTES {
         return Err(abi_err(format!(
-            "header {name} longer than {MAX_HEADER_BYTES} bytes"
+            "header longer than {MAX_HEADER_BYTES} bytes"
         )));
     }
-    if is_framing(&name) {
+    if is_framing(name) {
         return Ok(());
     }
     state.charge(name.len() + value.len())?;
-    let h = fields_mut(state, kind)?;
-    let first = h.iter().position(|(n, _)| *n == name);
-    match (op, first) {
-        (Write::Set, Some(i)) => {
-            h[i].1 = value.to_vec();
-            // Keep the first field (now holding the value) where it was; drop later ones.
-            let mut at = 0;
-            h.retain(|(n, _)| {
-                let keep = at <= i || *n != name;
-                at += 1;
-                keep
-            });
-        }
-        _ if h.len() >= MAX_HEADERS => {
-            return Err(abi_err(format!("more than {MAX_HEADERS} header fields")))
-        }
-        _ => h.push((name, value.to_vec())),
+    let mut edit = state.headers_mut(kind)?;
+    let first = match op {
+        Write::Set => edit
+            .fields
+            .iter()
+            .position(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name)),
+        Write::Add => None,
+    };
+    if let Some(i) = first {
+        edit.replace_value(i, value.to_vec());
+        edit.remove_named(name, i + 1);
+    } else if edit.fields.len() >= MAX_HEADERS {
+        return Err(abi_err(format!("more than {MAX_HEADERS} header fields")));
+    } else {
+        let lower = name
+            .iter()
+            .map(|b| char::from(b.to_ascii_lowercase()))
+            .collect();
+        edit.push((lower, value.to_vec()));
     }
     Ok(())
 }
@@ -142,33 +132,21 @@ pub(crate) fn remove(
 ) -> Result<()> {
     let (data, state) = split(&mut caller)?;
     let name = read(data, name, name_len)?;
-    if is_framing_bytes(name) {
+    if is_framing(name) {
         return Ok(());
     }
-    let present = fields(state, kind)?.is_some_and(|h| {
-        h.iter()
-            .any(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
-    });
-    let h = fields_mut(state, kind)?;
-    if present {
-        h.retain(|(n, _)| !n.as_bytes().eq_ignore_ascii_case(name));
-    }
+    state.headers_mut(kind)?.remove_named(name, 0);
     Ok(())
 }
 
-/// A header name: a non-empty RFC 9110 token, returned lower-case.
-fn valid_name(name: &[u8]) -> Result<String> {
+/// A header name: a non-empty RFC 9110 token.
+fn valid_name(name: &[u8]) -> Result<&[u8]> {
     let token = |b: &u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(b);
     if name.is_empty() || !name.iter().all(token) {
-        return Err(abi_err(format!(
-            "invalid header name {:?}",
-            String::from_utf8_lossy(name)
-        )));
+        let shown = String::from_utf8_lossy(name);
+        return Err(abi_err(format!("invalid header name {shown:?}")));
     }
-    Ok(name
-        .iter()
-        .map(|b| char::from(b.to_ascii_lowercase()))
-        .collect())
+    Ok(name)
 }
 
 /// A header value: visible ASCII, SP, HTAB and obs-text; no NUL, CR, LF or other controls.
@@ -183,11 +161,8 @@ fn valid_value(value: &[u8]) -> Result<&[u8]> {
     }
 }
 
-fn is_framing(lower: &str) -> bool {
-    lower == "content-length" || lower == "transfer-encoding"
-}
-
-fn is_framing_bytes(name: &[u8]) -> bool {
+/// `content-length` and `transfer-encoding`, any case.
+fn is_framing(name: &[u8]) -> bool {
     name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"transfer-encoding")
 }
 
@@ -197,7 +172,7 @@ mod tests {
 
     #[test]
     fn names_and_values_are_validated() {
-        assert_eq!(valid_name(b"X-Pool").ok().as_deref(), Some("x-pool"));
+        assert!(valid_name(b"X-Pool").is_ok());
         for bad in [&b""[..], b"a b", b"a:b", b"a\r\n", b"\xff"] {
             assert!(valid_name(bad).is_err(), "{bad:?}");
         }

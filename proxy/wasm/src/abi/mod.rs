@@ -136,12 +136,7 @@ fn set_method(mut caller: C<'_>, ptr: i32, len: i32) -> Result<()> {
         return Err(abi_err("invalid method"));
     }
     state.charge(method.len())?;
-    state.touch_request();
-    state.req.method.clear();
-    state
-        .req
-        .method
-        .extend(method.iter().map(|&b| char::from(b)));
+    state.set_method(method.iter().map(|&b| char::from(b)).collect());
     Ok(())
 }
 
@@ -156,9 +151,7 @@ fn set_uri(mut caller: C<'_>, ptr: i32, len: i32) -> Result<()> {
         return Err(abi_err("invalid URI: need an encoded origin-form target"));
     }
     state.charge(uri.len())?;
-    state.touch_request();
-    state.req.uri.clear();
-    state.req.uri.extend(uri.iter().map(|&b| char::from(b)));
+    state.set_uri(uri.iter().map(|&b| char::from(b)).collect());
     Ok(())
 }
 
