@@ -22,6 +22,7 @@ mod tests {
             stable: PoolId(0),
             canary: None,
             webhooks: false,
+            policies: Vec::new(),
         }
     }
 

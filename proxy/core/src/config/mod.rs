@@ -10,6 +10,7 @@ pub mod freeze;
 pub mod observability;
 pub mod ownership;
 pub mod partners;
+pub mod policies;
 pub mod pools;
 pub mod routes;
 pub mod secrets;
@@ -27,6 +28,7 @@ pub use admin::{AdminConfig, Role, Token};
 pub use canary::{Canary, Sticky};
 pub use observability::{AccessLogTarget, Observability};
 pub use partners::{Dedupe, FailMode, OnLimit, Partner};
+pub use policies::PolicyConfig;
 pub use pools::{Endpoint, HealthCheck, Pool, PoolId};
 pub use routes::{HostMatch, Route};
 pub use server::{Limits, ServerConfig, TlsConfig};
@@ -63,6 +65,9 @@ pub struct ConfigSpec {
     /// Change-freeze windows, blocked requests and break-glass limits.
     #[serde(default)]
     pub freeze: freeze::FreezeSpec,
+    /// WASM routing policies.
+    #[serde(default)]
+    pub policies: BTreeMap<String, policies::PolicySpec>,
     /// Access log and response headers.
     #[serde(default)]
     pub observability: observability::ObservabilitySpec,
@@ -89,6 +94,8 @@ pub struct Config {
     pub spool: SpoolConfig,
     /// The change-freeze calendar.
     pub freeze: crate::freeze::Freeze,
+    /// WASM policies (modules compiled by the server), in name order.
+    pub policies: Vec<PolicyConfig>,
     /// Observability settings.
     pub observability: Observability,
 }
@@ -160,11 +167,23 @@ pub fn compile(spec: &ConfigSpec, env: &dyn Env) -> Result<Config, Vec<ConfigErr
     let (mut pools, pool_ids) = pools::compile(&spec.pools, &mut errs);
     let tenants = tenants::compile(&spec.tenants, &pool_ids, &mut errs);
     pools::resolve_owners(&spec.pools, &mut pools, &tenants, &mut errs);
-    let routes = routes::compile(&spec.routes, &pool_ids, &tenants, &mut errs);
+    let mut routes = routes::compile(&spec.routes, &pool_ids, &tenants, &mut errs);
     ownership::check(&pools, &tenants, &routes, &mut errs);
     let partners = partners::compile(&spec.partners, env, &mut errs);
     let spool = spool::compile(&spec.spool, &mut errs);
     let freeze = freeze::compile(&spec.freeze, &mut errs);
+    let policies = policies::compile(&spec.policies, &mut errs);
+    for (i, (route, r)) in routes.iter_mut().zip(&spec.routes).enumerate() {
+        for (j, name) in r.policies.iter().enumerate() {
+            match policies.iter().position(|p| &p.name == name) {
+                Some(k) => route.policies.push(k),
+                None => errs.at(
+                    format!("routes[{i}].policies[{j}]"),
+                    format!("unknown policy {name:?}"),
+                ),
+            }
+        }
+    }
     let observability = observability::compile(&spec.observability);
     if errs.0.is_empty() {
         Ok(Config {
@@ -177,6 +196,7 @@ pub fn compile(spec: &ConfigSpec, env: &dyn Env) -> Result<Config, Vec<ConfigErr
             partners,
             spool,
             freeze,
+            policies,
             observability,
         })
     } else {

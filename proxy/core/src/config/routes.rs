@@ -27,6 +27,9 @@ pub struct RouteSpec {
     /// Partner webhooks arrive here: a request no partner matches is refused (404).
     #[serde(default)]
     pub webhooks: bool,
+    /// WASM policies run on this route, in order (names in `policies:`).
+    #[serde(default)]
+    pub policies: Vec<String>,
 }
 
 /// `match:` as written.
@@ -90,6 +93,8 @@ pub struct Route {
     pub canary: Option<(PoolId, Canary)>,
     /// Only partner webhooks are taken here.
     pub webhooks: bool,
+    /// Policies run here (indexes into `config.policies`).
+    pub policies: Vec<usize>,
 }
 
 impl Route {
@@ -220,6 +225,7 @@ pub fn compile(
             stable,
             canary,
             webhooks: r.webhooks,
+            policies: Vec::new(),
         });
     }
     routes
