@@ -26,6 +26,8 @@ mod forwarding;
 mod freeze;
 #[path = "it/limits.rs"]
 mod limits;
+#[path = "it/policies.rs"]
+mod policies;
 #[path = "it/redis.rs"]
 mod redis;
 #[path = "it/reload.rs"]

@@ -551,3 +551,275 @@ fn ctl_status_shows_the_freeze_and_the_reload_it_holds() {
     assert!(!st.lines().any(|l| l.starts_with("freeze ")), "{st}");
     assert_eq!(show(p)["weight"].as_f64(), Some(50.0));
 }
+
+/// Partner dhl in queue mode (no rate) whose upstream at `at` is down: every webhook is
+/// spooled and answered 202 (the webhook tests' config).
+fn spool_rig(at: std::net::SocketAddr) -> TestProxy {
+    common::env();
+    TestProxy::start(&crate::webhooks::config(
+        &format!("http://{at}"),
+        "    on_limit: queue",
+        r#"{ backend: local, data_dir: "${DATA_DIR}" }"#,
+    ))
+}
+
+/// Sends `n` signed webhooks `{prefix}0..` that must be spooled (202).
+fn spool_webhooks(p: &TestProxy, prefix: &str, n: usize) {
+    for i in 0..n {
+        let r = crate::webhooks::post(
+            p.addr,
+            "/hooks/dhl/events",
+            &format!("{prefix}{i}"),
+            0,
+            &format!("{{\"n\":{i}}}"),
+            crate::webhooks::SECRET,
+        );
+        assert_eq!(r.status, 202, "{}", r.text());
+    }
+}
+
+/// The row of `partner` in a table.
+fn row<'a>(table: &'a str, partner: &str) -> Vec<&'a str> {
+    table
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(partner))
+        .unwrap_or_else(|| panic!("no {partner} row in:\n{table}"))
+        .split_whitespace()
+        .collect()
+}
+
+/// dhl's queue as `ctl --json spool ls` prints it.
+fn dhl_queue(p: &TestProxy) -> Value {
+    let v = ctl(p, Some(VIEWER_TOKEN), &["--json", "spool", "ls"]).json();
+    v["partners"]
+        .as_array()
+        .and_then(|a| a.iter().find(|q| q["partner"] == "dhl").cloned())
+        .unwrap_or_else(|| panic!("no dhl in {v}"))
+}
+
+#[test]
+fn ctl_spool_shows_pauses_and_resumes_a_partners_queue() {
+    let at = std::net::SocketAddr::from(([127, 0, 0, 1], switchyard_test_support::free_port()));
+    let p = spool_rig(at);
+    spool_webhooks(&p, "c", 3);
+
+    let ls = ok(&p, VIEWER_TOKEN, &["spool", "ls"]);
+    assert_eq!(
+        row(&ls, "PARTNER"),
+        ["PARTNER", "DEPTH", "OLDEST", "DEAD", "BYTES", "FAILED", "ATTEMPTS", "PAUSED"],
+        "{ls}"
+    );
+    assert!(
+        ls.lines()
+            .any(|l| l.starts_with("spool: ") && l.contains(" used of 2.0 GiB (")),
+        "{ls}"
+    );
+    let dhl = row(&ls, "dhl");
+    assert_eq!((dhl[1], dhl[dhl.len() - 1]), ("3", "no"), "{ls}");
+    assert_ne!(dhl[2], "-", "the oldest age is shown: {ls}");
+    let v = ctl(&p, Some(VIEWER_TOKEN), &["spool", "ls", "--json"]).json();
+    assert!(v["used_bytes"].as_u64().is_some_and(|b| b > 0), "{v}");
+    assert_eq!(v["max_bytes"].as_u64(), Some(2 << 30), "{v}");
+    assert_eq!(dhl_queue(&p)["depth"], 3);
+
+    let paused = ok(&p, OPERATOR_TOKEN, &["spool", "pause", "dhl"]);
+    assert!(paused.starts_with("paused deliveries to dhl\n"), "{paused}");
+    has_all(&paused, &["depth 3", "paused yes"]);
+    let ls = ok(&p, VIEWER_TOKEN, &["spool", "ls"]);
+    assert_eq!(row(&ls, "dhl").last().copied(), Some("yes"), "{ls}");
+
+    let partners = ok(&p, VIEWER_TOKEN, &["partners"]);
+    has_all(
+        &partners,
+        &["PARTNER  PATH", "VERIFY", "ON LIMIT", "QUEUED", "DEAD"],
+    );
+    let dhl = row(&partners, "dhl");
+    assert_eq!(
+        &dhl[..5],
+        ["dhl", "/hooks/dhl/", "standard_webhooks", "-", "queue"],
+        "{partners}"
+    );
+    assert_eq!(
+        &dhl[dhl.len() - 2..],
+        ["3", "0"],
+        "queued, dead: {partners}"
+    );
+    let v = ctl(&p, Some(VIEWER_TOKEN), &["--json", "partners"]).json();
+    assert_eq!(
+        (
+            v["partners"][0]["partner"].as_str(),
+            v["partners"][0]["queued"].as_u64()
+        ),
+        (Some("dhl"), Some(3)),
+        "{v}"
+    );
+
+    // The upstream comes back while paused: nothing is delivered until resumed.
+    let up = RecordingUpstream::on(
+        at,
+        switchyard_test_support::upstream::Behavior::Respond(200, "ok".into()),
+    );
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(up.requests().is_empty(), "delivered while paused");
+    let resumed = ok(&p, OPERATOR_TOKEN, &["spool", "resume", "dhl"]);
+    has_all(&resumed, &["resumed deliveries to dhl", "paused no"]);
+    let drained = eventually(Duration::from_secs(10), || {
+        (dhl_queue(&p)["depth"] == 0).then_some(())
+    });
+    assert!(drained.is_some(), "{}", dhl_queue(&p));
+    assert_eq!(up.requests().len(), 3);
+    let ls = ok(&p, VIEWER_TOKEN, &["spool", "ls"]);
+    let dhl = row(&ls, "dhl");
+    assert_eq!((dhl[1], dhl[2]), ("0", "-"), "{ls}");
+
+    let audit = ctl(&p, Some(VIEWER_TOKEN), &["--json", "audit"]).json();
+    let actions: Vec<(&str, &str, &str)> = audit["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| {
+            Some((
+                e["action"].as_str()?,
+                e["actor"].as_str()?,
+                e["target"].as_str()?,
+            ))
+        })
+        .collect();
+    for want in [
+        ("spool.pause", "deploy-bot", "spool/dhl"),
+        ("spool.resume", "deploy-bot", "spool/dhl"),
+    ] {
+        assert!(actions.contains(&want), "{want:?} in {actions:?}");
+    }
+}
+
+#[test]
+fn ctl_spool_lists_replays_and_purges_dead_letters() {
+    use switchyard_test_support::upstream::Behavior;
+    let at = std::net::SocketAddr::from(([127, 0, 0, 1], switchyard_test_support::free_port()));
+    let p = spool_rig(at);
+    spool_webhooks(&p, "d", 3);
+    // Odoo refuses them (422): each is dead-lettered at its first delivery.
+    let _up = RecordingUpstream::on(at, Behavior::Respond(422, "no such picking".into()));
+    let dead = eventually(Duration::from_secs(10), || {
+        let q = dhl_queue(&p);
+        (q["dead"] == 3 && q["depth"] == 0).then_some(())
+    });
+    assert!(dead.is_some(), "{}", dhl_queue(&p));
+
+    let list = ok(&p, VIEWER_TOKEN, &["spool", "dead", "dhl"]);
+    has_all(
+        &list,
+        &["SEQ  ID", "RECEIVED", "ATTEMPTS", "PATH", "REASON"],
+    );
+    let rows: Vec<&str> = list.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{list}");
+    for (i, r) in rows.iter().enumerate() {
+        has_all(
+            r,
+            &[
+                &format!("d{i}"),
+                "/hooks/dhl/events",
+                "upstream answered 422",
+            ],
+        );
+    }
+    let one = ctl(
+        &p,
+        Some(VIEWER_TOKEN),
+        &["--json", "spool", "dead", "dhl", "--limit", "1"],
+    )
+    .json();
+    let dead = one["dead"].as_array().expect("dead");
+    assert_eq!(dead.len(), 1, "{one}");
+    assert_eq!(dead[0]["reason"], "upstream answered 422", "{one}");
+    assert!(
+        dead[0]["id"].as_str().is_some_and(|id| id.ends_with("d0")),
+        "{one}"
+    );
+
+    // Paused, a replay puts them back in the queue, where they stay.
+    ok(&p, OPERATOR_TOKEN, &["spool", "pause", "dhl"]);
+    let replayed = ok(&p, OPERATOR_TOKEN, &["spool", "replay", "dhl"]);
+    has_all(
+        &replayed,
+        &[
+            "replayed 3 dead letters of dhl into its queue",
+            "depth 3",
+            "dead 0",
+        ],
+    );
+    let q = dhl_queue(&p);
+    assert_eq!(
+        (q["depth"].as_u64(), q["dead"].as_u64()),
+        (Some(3), Some(0)),
+        "{q}"
+    );
+    let none = ok(&p, VIEWER_TOKEN, &["spool", "dead", "dhl"]);
+    assert_eq!(none.trim(), "no dead letters for dhl");
+
+    // Resumed, Odoo refuses them again; purged, they are gone for good.
+    ok(&p, OPERATOR_TOKEN, &["spool", "resume", "dhl"]);
+    let dead = eventually(Duration::from_secs(10), || {
+        (dhl_queue(&p)["dead"] == 3).then_some(())
+    });
+    assert!(dead.is_some(), "{}", dhl_queue(&p));
+    let purged = ok(&p, OPERATOR_TOKEN, &["spool", "purge", "dhl"]);
+    has_all(
+        &purged,
+        &["purged 3 dead letters of dhl", "depth 0", "dead 0"],
+    );
+    let q = dhl_queue(&p);
+    assert_eq!(
+        (q["depth"].as_u64(), q["dead"].as_u64()),
+        (Some(0), Some(0)),
+        "{q}"
+    );
+    let again = ok(&p, OPERATOR_TOKEN, &["spool", "purge", "dhl"]);
+    assert!(again.starts_with("purged 0 dead letters of dhl"), "{again}");
+
+    let audit = ok(&p, VIEWER_TOKEN, &["audit"]);
+    for action in ["spool.replay", "spool.purge"] {
+        let line = audit
+            .lines()
+            .find(|l| l.contains(action))
+            .unwrap_or_else(|| panic!("no {action} in:\n{audit}"));
+        has_all(line, &["deploy-bot", "spool/dhl"]);
+    }
+}
+
+#[test]
+fn ctl_spool_refusals_exit_1_with_the_reason() {
+    let at = std::net::SocketAddr::from(([127, 0, 0, 1], switchyard_test_support::free_port()));
+    let p = spool_rig(at);
+    spool_webhooks(&p, "r", 1);
+    for args in [
+        &["spool", "pause", "ups"][..],
+        &["spool", "resume", "ups"],
+        &["spool", "replay", "ups"],
+        &["spool", "purge", "ups"],
+        &["spool", "dead", "ups"],
+    ] {
+        let err = refused(&p, OPERATOR_TOKEN, args);
+        has_all(&err, &["404", "Unknown partner", "\"ups\"", "request id: "]);
+    }
+    let viewer = refused(&p, VIEWER_TOKEN, &["spool", "pause", "dhl"]);
+    has_all(&viewer, &["403", "Operator"]);
+    let viewer = refused(&p, VIEWER_TOKEN, &["spool", "purge", "dhl"]);
+    has_all(&viewer, &["403", "Operator"]);
+    let nobody = refused(&p, "not-a-token", &["partners"]);
+    has_all(&nobody, &["401"]);
+    // Nothing changed: still queued, not paused, nothing audited.
+    let q = dhl_queue(&p);
+    assert_eq!(
+        (q["depth"].as_u64(), q["paused"].as_bool()),
+        (Some(1), Some(false)),
+        "{q}"
+    );
+    let audit = ok(&p, VIEWER_TOKEN, &["audit"]);
+    assert!(!audit.contains("spool."), "{audit}");
+    // A partner name is required before anything is sent.
+    let out = ctl(&p, Some(OPERATOR_TOKEN), &["spool", "pause"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("<PARTNER>"), "{}", out.stderr);
+}

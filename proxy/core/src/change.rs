@@ -42,6 +42,8 @@ pub enum Kind {
     Ramp,
     /// Bookkeeping: an override Git replaced was dropped.
     Override,
+    /// A WASM policy's module (or its settings) changed.
+    Policy,
 }
 
 /// One classified change.

@@ -126,7 +126,17 @@ fn run(config: PathBuf) -> ExitCode {
 /// Validates a config file, printing every problem.
 pub fn check(config: &std::path::Path) -> ExitCode {
     let mut problems: Vec<String> = Vec::new();
-    match crate::live::load_file(config) {
+    let host = crate::policies::host();
+    let loaded = match &host {
+        Ok(h) => {
+            crate::live::load_generation(config, h, &Default::default()).map(|g| (g.config, g.hash))
+        }
+        Err(e) => Err(vec![switchyard_core::config::ConfigError {
+            path: String::new(),
+            message: format!("wasm host: {e}"),
+        }]),
+    };
+    match loaded {
         Err(errs) => problems.extend(errs.iter().map(ToString::to_string)),
         Ok((cfg, hash)) => {
             if let Some(t) = &cfg.server.tls {

@@ -1,17 +1,19 @@
 //! `switchyard ctl`: the admin client platform engineers drive a running proxy with (SPEC §1,
-//! §5, §7). Each subcommand maps to one admin API call ([`Call`]); the answer is printed as human
+//! §2, §5, §7). Each subcommand maps to one admin API call ([`Call`]); the answer is printed as human
 //! tables ([`render`]) or, with `--json`, as the server's JSON pretty-printed. Any refusal is
 //! reported from its problem document and every failure exits 1 ([`client`] does the HTTP).
 
 mod client;
 mod freeze;
 mod render;
+mod spool;
 
 use clap::{Args, Subcommand, ValueEnum};
 use client::{Admin, CtlError};
 use freeze::{FreezeCmd, GlassCmd};
 use http::Method;
 use serde_json::{json, Value};
+use spool::SpoolCmd;
 use std::process::ExitCode;
 
 /// `switchyard ctl` options and subcommand.
@@ -58,6 +60,13 @@ enum CtlCmd {
     },
     /// Reload the config file now.
     Reload,
+    /// The durable webhook spool: queues per partner, pause/resume deliveries, dead letters.
+    Spool {
+        #[command(subcommand)]
+        cmd: SpoolCmd,
+    },
+    /// Partners: verification, limit, decisions, rejections, queued and dead webhooks.
+    Partners,
     /// List audit entries, oldest first.
     Audit {
         /// Only entries with a sequence number above this.
@@ -177,6 +186,8 @@ fn call(cmd: &CtlCmd) -> Call {
         CtlCmd::Canary { cmd } => canary_call(cmd),
         CtlCmd::Freeze { cmd } => freeze::freeze_call(cmd),
         CtlCmd::BreakGlass { cmd } => freeze::glass_call(cmd),
+        CtlCmd::Spool { cmd } => spool::spool_call(cmd),
+        CtlCmd::Partners => Call::get("/api/v1/partners".into()),
     }
 }
 
@@ -238,5 +249,7 @@ fn execute(args: &CtlArgs) -> Result<String, CtlError> {
         CtlCmd::Audit { .. } => render::audit(&answer),
         CtlCmd::Freeze { cmd } => freeze::render_freeze(cmd, &answer),
         CtlCmd::BreakGlass { .. } => freeze::glass(&answer),
+        CtlCmd::Spool { cmd } => spool::render_spool(cmd, &answer),
+        CtlCmd::Partners => spool::partners(&answer),
     })
 }

@@ -25,6 +25,7 @@ pub mod listener;
 pub mod live;
 pub mod metrics;
 pub mod pipeline;
+pub mod policies;
 pub mod preface;
 pub mod proxy;
 pub mod reload;

@@ -44,6 +44,8 @@ pub struct Snapshot {
     pub queues: Vec<Arc<crate::admission::PoolQueue>>,
     /// Local rate buckets per partner, indexed like `config.partners`.
     pub partner_buckets: Vec<Arc<crate::admission::RateBucket>>,
+    /// Policy slots, indexed like `config.policies`.
+    pub policies: Vec<Arc<crate::policies::Slot>>,
 }
 
 /// Long-lived state shared by the data plane and the control plane.
@@ -78,6 +80,10 @@ pub struct Shared {
     pub admission: crate::admission::Registry,
     /// The durable webhook spool.
     pub spool: Arc<switchyard_spool::Spool>,
+    /// The wasmtime host of the policies.
+    pub wasm: Arc<switchyard_wasm::Host>,
+    /// Policy slots by name (they outlive snapshots while their module is unchanged).
+    pub policy_registry: Arc<crate::policies::Registry>,
     /// A reload held by a freeze, applied by the controller once the gate opens.
     pub held: Mutex<Option<Held>>,
     /// The origin of the monotonic clock guards are fed with.
@@ -91,7 +97,8 @@ pub fn sha256_hex(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
 }
 
-/// Reads and compiles a config file.
+/// Reads and compiles a config file. The hash covers the file and every policy module it
+/// names, so a changed module is a changed config.
 pub fn load_file(path: &std::path::Path) -> Result<(Config, String), Vec<ConfigError>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         vec![ConfigError {
@@ -100,7 +107,38 @@ pub fn load_file(path: &std::path::Path) -> Result<(Config, String), Vec<ConfigE
         }]
     })?;
     let cfg = config::load(&text, &crate::envsrc::ProcessEnv)?;
-    Ok((cfg, sha256_hex(text.as_bytes())))
+    let mut all = text.into_bytes();
+    for p in &cfg.policies {
+        if let Ok(module) = std::fs::read(&p.module) {
+            all.extend_from_slice(sha256_hex(&module).as_bytes());
+        }
+    }
+    Ok((cfg, sha256_hex(&all)))
+}
+
+/// A compiled generation: the config, its hash and its policy modules.
+pub struct Generation {
+    /// The config.
+    pub config: Config,
+    /// Hash of the file and its modules.
+    pub hash: String,
+    /// Policy slots, indexed like `config.policies`.
+    pub policies: Vec<Arc<crate::policies::Slot>>,
+}
+
+/// Reads the config and compiles its policies (slow: call off the request path).
+pub fn load_generation(
+    path: &std::path::Path,
+    host: &switchyard_wasm::Host,
+    kept: &crate::policies::Registry,
+) -> Result<Generation, Vec<ConfigError>> {
+    let (config, hash) = load_file(path)?;
+    let policies = crate::policies::load(host, &config, kept)?;
+    Ok(Generation {
+        config,
+        hash,
+        policies,
+    })
 }
 
 /// Milliseconds since the Unix epoch (wall clock; ramp schedules are shared by replicas).
@@ -128,6 +166,13 @@ pub struct Start {
     pub freeze: crate::freeze::FreezeState,
     /// The opened webhook spool.
     pub spool: Arc<switchyard_spool::Spool>,
+    /// The wasmtime host.
+    pub wasm: Arc<switchyard_wasm::Host>,
+    /// The policy slots of the first config (and the registry keeping them).
+    pub policies: (
+        Vec<Arc<crate::policies::Slot>>,
+        Arc<crate::policies::Registry>,
+    ),
 }
 
 impl Shared {
@@ -144,6 +189,7 @@ impl Shared {
             tenant_rt: admission.tenants(&cfg, &metrics),
             queues: admission.pools(&cfg),
             partner_buckets: admission.partners(&cfg, &metrics),
+            policies: start.policies.0,
             version: 1,
             pools: pools(&cfg.pools, &registry),
             hash: start.hash,
@@ -173,6 +219,8 @@ impl Shared {
             freeze: ArcSwap::from_pointee(start.freeze),
             admission,
             spool: start.spool,
+            wasm: start.wasm,
+            policy_registry: start.policies.1,
             held: Mutex::new(None),
             started: Instant::now(),
             reload_lock: tokio::sync::Mutex::new(()),
@@ -253,22 +301,20 @@ impl Shared {
         }
         let old = self.live.load_full();
         self.store_snapshot(
-            old.version,
-            old.hash.clone(),
-            old.loaded_at,
+            (old.version, old.hash.clone(), old.loaded_at),
             old.config.clone(),
             old.pools.clone(),
+            old.policies.clone(),
         );
     }
 
     /// Builds and stores a snapshot with the current overrides resolved.
     pub(crate) fn store_snapshot(
         &self,
-        version: u64,
-        hash: String,
-        loaded_at: SystemTime,
+        (version, hash, loaded_at): (u64, String, SystemTime),
         config: Arc<Config>,
         pools: Vec<Arc<PoolRuntime>>,
+        policies: Vec<Arc<crate::policies::Slot>>,
     ) {
         let canary = {
             let o = self.overrides.lock().unwrap_or_else(|e| e.into_inner());
@@ -278,6 +324,7 @@ impl Shared {
             tenant_rt: self.admission.tenants(&config, &self.metrics),
             queues: self.admission.pools(&config),
             partner_buckets: self.admission.partners(&config, &self.metrics),
+            policies,
             version,
             hash,
             loaded_at,

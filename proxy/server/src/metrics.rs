@@ -53,6 +53,12 @@ pub struct Metrics {
     pub spool_oldest_age: prometheus::GaugeVec,
     /// `switchyard_spool_delivery_attempts_total{partner,result}` (`delivered`, `retry`, `dead`).
     pub spool_deliveries: IntCounterVec,
+    /// `switchyard_policy_duration_seconds{policy}`.
+    pub policy_duration: HistogramVec,
+    /// `switchyard_policy_errors_total{policy,kind}`.
+    pub policy_errors: IntCounterVec,
+    /// `switchyard_policy_shadow_disagreements_total{policy}`.
+    pub policy_shadow: IntCounterVec,
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -196,6 +202,31 @@ impl Metrics {
             ),
             &["partner", "result"],
         ));
+        let policy_duration = must(HistogramVec::new(
+            HistogramOpts::new(
+                "switchyard_policy_duration_seconds",
+                "Time in a WASM policy call.",
+            )
+            .buckets(vec![
+                0.000_001, 0.000_002, 0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_5,
+                0.001, 0.005, 0.025,
+            ]),
+            &["policy"],
+        ));
+        let policy_errors = must(IntCounterVec::new(
+            Opts::new(
+                "switchyard_policy_errors_total",
+                "WASM policy failures by kind (trap, timeout, memory, pool_refused, …).",
+            ),
+            &["policy", "kind"],
+        ));
+        let policy_shadow = must(IntCounterVec::new(
+            Opts::new(
+                "switchyard_policy_shadow_disagreements_total",
+                "Requests a shadow policy would have decided differently.",
+            ),
+            &["policy"],
+        ));
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
@@ -217,6 +248,9 @@ impl Metrics {
             Box::new(spool_depth.clone()),
             Box::new(spool_oldest_age.clone()),
             Box::new(spool_deliveries.clone()),
+            Box::new(policy_duration.clone()),
+            Box::new(policy_errors.clone()),
+            Box::new(policy_shadow.clone()),
         ] {
             must(registry.register(c));
         }
@@ -242,6 +276,9 @@ impl Metrics {
             spool_depth,
             spool_oldest_age,
             spool_deliveries,
+            policy_duration,
+            policy_errors,
+            policy_shadow,
         }
     }
 

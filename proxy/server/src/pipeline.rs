@@ -10,6 +10,7 @@ use crate::ctx::{ConnInfo, RequestCtx};
 use crate::forward::{self, RespBody};
 use crate::live::{Shared, Snapshot};
 use crate::metrics::{code_class, RequestLabels};
+use crate::policies;
 use crate::rescue::{self, Reject};
 use crate::stages::{admit, canary, identify, odoo, respond, target, trust};
 use crate::webhooks;
@@ -115,7 +116,22 @@ async fn run(
     // 7. Tenant admission — the rate limit now; the pool slot once the pool is picked.
     admit::rate(snap, &w.shared, id.tenant).await?;
 
-    // 8. Policies: their issue.
+    // 8. Policies — the route's WASM policies may edit headers, pick a pool or release (an
+    //    owned or unknown pool refused), or answer themselves; failures apply `on_error`.
+    let choice = if cfg.routes[id.route].policies.is_empty() {
+        policies::stage::Choice::default()
+    } else {
+        let uri = target.uri_for_policies(req.uri().query());
+        match policies::stage::run(snap, &w.shared, id.route, id.tenant, conn, &uri, &mut req)
+            .await?
+        {
+            policies::stage::Outcome::Continue(c) => c,
+            policies::stage::Outcome::Answer(resp) => {
+                ctx.reason = "policy:answered";
+                return Ok(*resp);
+            }
+        }
+    };
 
     // Body limit — a declared length over the limit is refused before anything is sent;
     // a streamed body is cut at the limit (413) by `Limited`.
@@ -130,7 +146,7 @@ async fn run(
 
     // 9. Canary pick — the tenant's or route's pools; the sticky bucket against the weight
     //    in force (config ⊕ runtime override, resolved into the snapshot).
-    let pick = canary::pick(snap, id.route, id.tenant, req.headers_mut(), conn);
+    let pick = canary::pick(snap, id.route, id.tenant, req.headers_mut(), conn, &choice);
     ctx.variant = pick.variant;
     if let (Some(b), Some((_, c))) = (pick.new_bucket, &cfg.routes[id.route].canary) {
         ctx.set_cookie = HeaderValue::try_from(canary::set_cookie(&c.cookie, b, conn.tls)).ok();

@@ -6,7 +6,7 @@
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::listener::{self, Bound};
-use crate::live::{load_file, Shared, Start, Trigger};
+use crate::live::{load_generation, Shared, Start, Trigger};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -42,7 +42,11 @@ pub fn start(opts: Options) -> Result<Running, Vec<String>> {
     let strings = |errs: Vec<switchyard_core::config::ConfigError>| {
         errs.iter().map(ToString::to_string).collect::<Vec<_>>()
     };
-    let (cfg, hash) = load_file(&opts.config_path).map_err(strings)?;
+    let wasm = Arc::new(crate::policies::host().map_err(|e| vec![format!("wasm host: {e}")])?);
+    let registry = Arc::new(crate::policies::Registry::default());
+    let g = load_generation(&opts.config_path, &wasm, &registry).map_err(strings)?;
+    registry.keep(&g.config, &g.policies);
+    let (cfg, hash) = (g.config, g.hash);
     let audit = AuditLog::open(&cfg.state.data_dir.join("audit.log"))
         .map_err(|e| vec![format!("state.data_dir: {e}")])?;
     let admin_addr = cfg.admin.listen;
@@ -72,6 +76,8 @@ pub fn start(opts: Options) -> Result<Running, Vec<String>> {
         overrides,
         freeze,
         spool: Arc::new(spool),
+        wasm,
+        policies: (g.policies, registry),
     });
     let _ = shared
         .audit

@@ -5,7 +5,7 @@
 
 use crate::audit::AuditEntry;
 use crate::forward::pools;
-use crate::live::{load_file, now_rfc3339, Shared};
+use crate::live::{load_generation, now_rfc3339, Generation, Shared};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -58,7 +58,9 @@ impl Shared {
     pub async fn reload(&self, trigger: Trigger, actor: &str) -> ReloadStatus {
         let _one_at_a_time = self.reload_lock.lock().await;
         let path = self.config_path.clone();
-        let compiled = tokio::task::spawn_blocking(move || load_file(&path)).await;
+        let (host, kept) = (self.wasm.clone(), self.policy_registry.clone());
+        let compiled =
+            tokio::task::spawn_blocking(move || load_generation(&path, &host, &kept)).await;
         let compiled = compiled.unwrap_or_else(|e| {
             Err(vec![ConfigError {
                 path: String::new(),
@@ -86,16 +88,15 @@ impl Shared {
                     status.errors.push(e);
                 }
             }
-            Ok((_, hash)) if hash == old.hash => status.result = "unchanged",
-            Ok((cfg, hash)) => match crate::freeze::reload::judge(self, &old.config, &cfg, &hash) {
+            Ok(g) if g.hash == old.hash => status.result = "unchanged",
+            Ok(g) => match crate::freeze::reload::judge(self, &old, &g) {
                 Err(held) => self.hold(&mut status, held, actor, &old.hash),
                 Ok(exempt) => {
-                    status.needs_restart = restart_only_changes(&old.config, &cfg);
+                    status.needs_restart = restart_only_changes(&old.config, &g.config);
                     self.apply(
                         &mut status,
                         old.version + 1,
-                        cfg,
-                        hash,
+                        g,
                         (actor, trigger),
                         &exempt,
                         &old.hash,
@@ -114,17 +115,20 @@ impl Shared {
 impl Shared {
     /// Applies a compiled config: audited first (a change that cannot be audited is not
     /// made), then pools, health checks, metrics and one snapshot store.
-    #[allow(clippy::too_many_arguments)]
     fn apply(
         &self,
         status: &mut ReloadStatus,
         version: u64,
-        cfg: Config,
-        hash: String,
+        g: Generation,
         (actor, trigger): (&str, Trigger),
         exempt: &[String],
         old_hash: &str,
     ) {
+        let Generation {
+            config: cfg,
+            hash,
+            policies,
+        } = g;
         let entry = AuditEntry::new(actor, "config.reload", "config")
             .state(old_hash, &hash)
             .reason(&format!("{trigger:?}"))
@@ -144,7 +148,13 @@ impl Shared {
             .set(1);
         self.metrics.reloads.with_label_values(&["success"]).inc();
         let pools = pools(&cfg.pools, &self.registry);
-        self.store_snapshot(version, hash, SystemTime::now(), Arc::new(cfg), pools);
+        self.policy_registry.keep(&cfg, &policies);
+        self.store_snapshot(
+            (version, hash, SystemTime::now()),
+            Arc::new(cfg),
+            pools,
+            policies,
+        );
     }
 
     /// Holds a reload whole: the last good config keeps serving; status, metrics and the

@@ -84,6 +84,17 @@ pub enum Reject {
     /// The spool could not make the webhook durable (disk full, I/O error).
     #[error("the webhook could not be stored durably: {0}")]
     SpoolUnavailable(String),
+    /// A policy call failed and the policy denies on error.
+    #[error("policy {0:?} could not decide on this request")]
+    PolicyFailed(String),
+    /// A policy picked a pool that does not exist or serves other tenants.
+    #[error("policy {policy:?} picked pool {pool:?}, which this request may not use")]
+    PolicyPool {
+        /// Policy.
+        policy: String,
+        /// Pool named.
+        pool: String,
+    },
     /// A pool owned by other tenants.
     #[error("pool {0:?} serves other tenants only")]
     OwnedPool(String),
@@ -185,6 +196,13 @@ impl Reject {
                 Problem::new(503, "spool-unavailable", "Cannot store the webhook", detail)
                     .with("retry_after", 5)
             }
+            Reject::PolicyFailed(p) => Problem::new(503, "policy-failed", "Policy failed", detail)
+                .with("policy", p.as_str())
+                .with("retry_after", 1),
+            Reject::PolicyPool { policy, .. } => {
+                Problem::new(403, "policy-pool-refused", "Pool refused", detail)
+                    .with("policy", policy.as_str())
+            }
             Reject::RateLimited {
                 tenant,
                 retry_after,
@@ -263,6 +281,8 @@ impl Reject {
             Reject::OwnedPool(_) => "reject:owned-pool",
             Reject::RateLimited { .. } => "admission:rate-limited",
             Reject::UnknownPartner => "webhook:unknown-partner",
+            Reject::PolicyFailed(_) => "policy:failed",
+            Reject::PolicyPool { .. } => "policy:pool-refused",
             Reject::WebhookMediaType(_) => "webhook:media-type",
             Reject::WebhookUnverified { .. } => "webhook:unverified",
             Reject::WebhookMalformed(_) => "webhook:malformed",

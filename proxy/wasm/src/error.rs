@@ -19,7 +19,7 @@ pub enum LoadError {
     #[error("forbidden import {0}")]
     ForbiddenImport(String),
     /// A required export (`memory`, `handle_request`, `handle_response`) is missing, or it or
-    /// `_start` has the wrong type; names it with the expected type.
+    /// `_initialize`/`_start` has the wrong type; names it with the expected type.
     #[error("missing or mistyped export {0}")]
     MissingExport(String),
     /// The module's sha256 is not the pinned one.
@@ -33,7 +33,7 @@ pub enum LoadError {
     /// Instantiation failed (for example the initial memory exceeds [`crate::Limits::memory`]).
     #[error("cannot instantiate: {0}")]
     Instantiate(String),
-    /// `_start` trapped, timed out or exceeded a limit.
+    /// `_initialize` or `_start` trapped, timed out or exceeded a limit.
     #[error("_start failed: {0}")]
     StartTrapped(String),
 }

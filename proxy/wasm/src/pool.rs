@@ -1,5 +1,5 @@
 //! Ready instances. A [`Factory`] turns a policy's `InstancePre` into a [`Slot`] (a `Store`
-//! with its limiter, the instance's typed entry points, `_start` already run); a [`Pool`] keeps
+//! with its limiter, the instance's typed entry points, `_initialize`/`_start` already run); a [`Pool`] keeps
 //! idle slots so the request path never instantiates while one is free. A slot runs one call at
 //! a time ([`Slot::run`]) and goes back to the pool only after a clean call: one that trapped,
 //! timed out or hit a limit is dropped with its store, and the next call gets another.
@@ -8,12 +8,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use wasmtime::{InstancePre, Store, TypedFunc};
+use wasmtime::{Instance, InstancePre, Store, TypedFunc};
 
 use crate::error::CallError;
 use crate::limits::{Limits, START_TIME};
 use crate::request::{Decision, Request};
 use crate::state::{CallState, Shared};
+use crate::validate::INITIALIZERS;
 
 /// Makes slots for one policy.
 pub(crate) struct Factory {
@@ -30,12 +31,13 @@ pub(crate) struct Factory {
 pub(crate) enum SlotError {
     /// Instantiation failed, or the instance lacks what validation promised.
     Instantiate(String),
-    /// `_start` failed.
+    /// `_initialize` or `_start` failed.
     Start(CallError),
 }
 
 impl Factory {
-    /// Instantiates, records the memory, and runs `_start` once under [`START_TIME`].
+    /// Instantiates, records the memory, and runs the guest's initialisers once under
+    /// [`START_TIME`].
     pub(crate) fn create(&self) -> Result<Slot, SlotError> {
         let engine = self.pre.module().engine();
         let mut store = Store::new(
@@ -60,14 +62,7 @@ impl Factory {
         let handle_response = instance
             .get_typed_func::<(i32, i32), ()>(&mut store, "handle_response")
             .map_err(|_| missing("handle_response"))?;
-        if let Ok(start) = instance.get_typed_func::<(), ()>(&mut store, "_start") {
-            start.call(&mut store, ()).map_err(|e| {
-                SlotError::Start(CallError::classify(
-                    &e,
-                    store.data().limiter.memory_exceeded,
-                ))
-            })?;
-        }
+        initialize(&instance, &mut store)?;
         self.created.fetch_add(1, Ordering::Relaxed);
         Ok(Slot {
             store,
@@ -84,6 +79,20 @@ impl Factory {
         }
         Ok(())
     }
+}
+
+/// Runs `_initialize` (WASI reactors) and then `_start` (WASI commands, e.g. a Rust `main`
+/// that registers the handler), each if exported; validation checked their types.
+fn initialize(instance: &Instance, store: &mut Store<CallState>) -> Result<(), SlotError> {
+    for name in INITIALIZERS {
+        if let Ok(init) = instance.get_typed_func::<(), ()>(&mut *store, name) {
+            init.call(&mut *store, ()).map_err(|e| {
+                let memory = store.data().limiter.memory_exceeded;
+                SlotError::Start(CallError::classify(&e, memory))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// One instance with its store, ready for calls.

@@ -46,6 +46,8 @@ pub(crate) struct CallState {
     pub(crate) req: Request,
     pub(crate) resp: Response,
     pub(crate) body_pos: usize,
+    /// A request body the guest wrote (`write_body(0, …)`): replaces the body on success.
+    pub(crate) req_body_out: Option<Vec<u8>>,
     /// Features in force now: the instance's (enabled during `_start`) plus this request's.
     pub(crate) features: u32,
     pub(crate) base_features: u32,
@@ -64,6 +66,7 @@ impl CallState {
             req: Request::default(),
             resp: Response::default(),
             body_pos: 0,
+            req_body_out: None,
             features: 0,
             base_features: 0,
             in_request: false,
@@ -82,7 +85,11 @@ impl CallState {
     /// Gives the request back; on failure, undoes the guest's changes. Resets per-call state.
     pub(crate) fn end(&mut self, req: &mut Request, ok: bool) {
         std::mem::swap(&mut self.req, req);
+        let written = self.req_body_out.take();
         if ok {
+            if let Some(b) = written {
+                req.body = Some(bytes::Bytes::from(b));
+            }
             self.journal.commit();
         } else {
             self.journal.rollback(req);

@@ -9,6 +9,9 @@ use wasmtime::{ExternType, FuncType, Module, ValType};
 use crate::abi;
 use crate::error::LoadError;
 
+/// Exports run once per instance, in this order, when present.
+pub(crate) const INITIALIZERS: [&str; 2] = ["_initialize", "_start"];
+
 /// The module's sha256, lower-case hex.
 pub(crate) fn sha256_hex(wasm: &[u8]) -> String {
     hex::encode(Sha256::digest(wasm))
@@ -45,7 +48,7 @@ pub(crate) fn check_imports(module: &Module) -> Result<(), LoadError> {
 }
 
 /// `memory` (32-bit, unshared), `handle_request: () -> i64`, `handle_response: (i32, i32)`,
-/// and `_start: ()` if present.
+/// and the [`INITIALIZERS`] as `()` if present.
 pub(crate) fn check_exports(module: &Module) -> Result<(), LoadError> {
     let export = |name: &str| module.exports().find(|e| e.name() == name).map(|e| e.ty());
     match export("memory") {
@@ -67,8 +70,10 @@ pub(crate) fn check_exports(module: &Module) -> Result<(), LoadError> {
         &[],
         "func (i32, i32)",
     )?;
-    if export("_start").is_some() {
-        func("_start", &[], &[], "func ()")?;
+    for name in INITIALIZERS {
+        if export(name).is_some() {
+            func(name, &[], &[], "func ()")?;
+        }
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod auth;
 mod body;
 mod canary;
 mod freeze;
+mod policies;
 mod spool;
 mod status;
 
@@ -14,7 +15,7 @@ use auth::{authorize, problem_response};
 use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -54,6 +55,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/api/v1/spool/{partner}/{action}", post(spool::act))
         .route("/api/v1/partners", get(spool::partners))
+        .route("/api/v1/policies/{name}", put(policies::put))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)

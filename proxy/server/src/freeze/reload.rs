@@ -10,7 +10,12 @@ use switchyard_core::config::Config;
 use switchyard_core::freeze::Target;
 
 /// The break-glass ids the reload goes through under, or the hold.
-pub fn judge(shared: &Shared, old: &Config, new: &Config, hash: &str) -> Result<Vec<String>, Held> {
+pub fn judge(
+    shared: &Shared,
+    old_snap: &crate::live::Snapshot,
+    g: &crate::live::Generation,
+) -> Result<Vec<String>, Held> {
+    let (old, new, hash): (&Config, &Config, &str) = (&old_snap.config, &g.config, &g.hash);
     let mut exempt: Vec<String> = Vec::new();
     let mut frozen = Vec::new();
     let mut until: Option<(String, chrono::DateTime<chrono::Utc>)> = None;
@@ -25,7 +30,9 @@ pub fn judge(shared: &Shared, old: &Config, new: &Config, hash: &str) -> Result<
             .map(|(r, e)| (r.name.clone(), e.weight))
             .collect()
     };
-    for c in reload_diff(old, new, &in_force) {
+    let mut changes = reload_diff(old, new, &in_force);
+    changes.extend(policy_changes(old_snap, g));
+    for c in changes {
         if c.risk != Risk::Increasing {
             continue;
         }
@@ -69,4 +76,46 @@ pub fn may_retry(shared: &Shared, held: &Held) -> bool {
         };
         !matches!(shared.gate(&target), Gate::Frozen(_))
     })
+}
+
+/// A policy whose module changed (a new slot was compiled for it) is risk-increasing on every
+/// route that runs it.
+fn policy_changes(
+    old: &crate::live::Snapshot,
+    g: &crate::live::Generation,
+) -> Vec<switchyard_core::change::Change> {
+    use switchyard_core::change::{Change, Kind};
+    let mut out = Vec::new();
+    for (i, p) in g.config.policies.iter().enumerate() {
+        let was = old
+            .config
+            .policies
+            .iter()
+            .position(|o| o.name == p.name)
+            .map(|j| &old.policies[j]);
+        if was.is_some_and(|w| std::sync::Arc::ptr_eq(w, &g.policies[i])) {
+            continue;
+        }
+        let routes: Vec<&str> = g
+            .config
+            .routes
+            .iter()
+            .filter(|r| r.policies.contains(&i))
+            .map(|r| r.name.as_str())
+            .collect();
+        for route in if routes.is_empty() {
+            vec![None]
+        } else {
+            routes.into_iter().map(Some).collect()
+        } {
+            out.push(Change {
+                kind: Kind::Policy,
+                risk: Risk::Increasing,
+                route: route.map(str::to_owned),
+                tenant: None,
+                detail: format!("policies.{} module or settings changed", p.name),
+            });
+        }
+    }
+    out
 }

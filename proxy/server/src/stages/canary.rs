@@ -32,9 +32,19 @@ pub fn pick(
     tenant: Option<usize>,
     headers: &mut HeaderMap,
     conn: &ConnInfo,
+    policy: &crate::policies::stage::Choice,
 ) -> Pick {
     let cfg = &snap.config;
     let r = &cfg.routes[route];
+    if let Some(pool) = policy.pool {
+        // A policy's pool stands (ownership was checked when it was read).
+        return Pick {
+            pool: PoolId(pool),
+            variant: policy.variant,
+            reason: None,
+            new_bucket: None,
+        };
+    }
     let Some((route_canary, c)) = &r.canary else {
         let pool = tenant
             .and_then(|t| cfg.tenants.list[t].upstream)

@@ -29,6 +29,14 @@ impl Target {
         }
     }
 
+    /// The canonical path with the query as received, as policies see it (`path?query`).
+    pub fn uri_for_policies(&self, query: Option<&str>) -> String {
+        match query {
+            Some(q) => format!("{}?{q}", self.path()),
+            None => self.path().to_owned(),
+        }
+    }
+
     /// The URI to forward, when it differs from the one received (path rewritten, or a
     /// scheme and authority to drop).
     pub fn forward_uri(&self) -> Option<Result<http::Uri, http::uri::InvalidUri>> {

@@ -182,17 +182,25 @@ fn read_body(mut caller: C<'_>, kind: i32, buf: i32, limit: i32) -> Result<i64> 
     Ok((eof << 32) | i64::from(mem::as_i32(n)?))
 }
 
-/// `write_body(kind, body, len)`: appends to the response the guest is answering with;
-/// replacing the request body is not offered and traps.
+/// `write_body(kind, body, len)`: kind 1 appends to the response the guest is answering
+/// with; kind 0 appends to a new request body, which replaces the request's when the call
+/// succeeds (guests that read the body write it back whole, as Traefik requires).
 fn write_body(mut caller: C<'_>, kind: i32, ptr: i32, len: i32) -> Result<()> {
     let (data, state) = split(&mut caller)?;
-    if kind != 1 {
+    if kind != 0 && kind != 1 {
         return Err(abi_err(format!(
-            "write_body kind {kind}: only the response body can be written"
+            "write_body kind {kind}: unknown body kind"
         )));
     }
     let bytes = read(data, ptr, len)?;
     state.charge(bytes.len())?;
+    if kind == 0 {
+        state
+            .req_body_out
+            .get_or_insert_with(Vec::new)
+            .extend_from_slice(bytes);
+        return Ok(());
+    }
     state.resp.body.extend_from_slice(bytes);
     state.resp.written = true;
     Ok(())

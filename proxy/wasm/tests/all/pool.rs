@@ -77,3 +77,19 @@ fn start_runs_once_per_instance() {
     );
     assert_eq!(p.stats().instances_created, 2);
 }
+
+#[test]
+fn initialize_runs_before_start() {
+    let p = policy(
+        r#"(global $g (mut i32) (i32.const 0))
+        (func (export "_start") (global.set $g (i32.add (i32.mul (global.get $g) (i32.const 10)) (i32.const 2))))
+        (func (export "_initialize") (global.set $g (i32.add (i32.mul (global.get $g) (i32.const 10)) (i32.const 1))))
+        (func (export "handle_request") (result i64)
+          (call $set_status_code (i32.add (i32.const 200) (global.get $g)))
+          (i64.const 0))"#,
+    );
+    match p.handle(&mut request("/", &[])) {
+        Ok(Decision::Respond { status, .. }) => assert_eq!(status, 212),
+        other => panic!("{other:?}"),
+    }
+}
