@@ -337,3 +337,52 @@ fn modules_swap_live_under_load_and_shadows_only_count() {
     });
     assert!(m.is_some(), "disagreements counted");
 }
+
+/// A rebuilt module file reloads by itself; a broken one is refused and the last good keeps
+/// serving.
+#[test]
+fn a_changed_module_file_reloads_and_a_broken_one_is_refused() {
+    common::env();
+    let dir = tempfile::tempdir().expect("dir");
+    let ups = upstreams();
+    let file = write(dir.path(), "p.wasm", &wat("(i64.const 1)", ""));
+    let p = TestProxy::start(&config(
+        &ups,
+        &format!("  p:\n    module: \"{file}\""),
+        "p",
+        "",
+    ));
+    assert_eq!(
+        client::get(p.addr, "acme.erp.test", "/web", &[]).status,
+        200
+    );
+    let deny = wat::parse_str(
+        r#"(module (import "http_handler" "set_status_code" (func $status (param i32)))
+             (memory (export "memory") 1)
+             (func (export "handle_request") (result i64) (call $status (i32.const 418)) (i64.const 0))
+             (func (export "handle_response") (param i32 i32)))"#,
+    )
+    .expect("wat");
+    let replace = |bytes: &[u8]| {
+        let tmp = dir.path().join(".p.wasm.tmp");
+        std::fs::write(&tmp, bytes).expect("write");
+        std::fs::rename(&tmp, dir.path().join("p.wasm")).expect("rename");
+    };
+    replace(&deny);
+    let swapped = eventually(Duration::from_secs(5), || {
+        (client::get(p.addr, "acme.erp.test", "/web", &[]).status == 418).then_some(())
+    });
+    assert!(swapped.is_some(), "the rebuilt module went live");
+    assert_eq!(p.version(), 2);
+    replace(b"broken");
+    let refused = eventually(Duration::from_secs(5), || {
+        let s = p.status(common::OPERATOR_TOKEN);
+        (s["last_reload"]["result"] == "refused").then_some(s)
+    });
+    assert!(refused.is_some(), "a broken module is refused");
+    assert_eq!(
+        client::get(p.addr, "acme.erp.test", "/web", &[]).status,
+        418,
+        "the last good keeps serving"
+    );
+}

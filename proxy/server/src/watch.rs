@@ -1,7 +1,8 @@
 //! Config file watching: the *directory* holding the config is watched (not the file's inode),
 //! so a Kubernetes ConfigMap symlink swap, an editor's write-to-temp-and-rename, or a plain
-//! write are all seen. Events are debounced; the reload itself skips files whose content hash
-//! did not change.
+//! write are all seen — and so are the directories of the policy modules the config names at
+//! start (a rebuilt `.wasm` reloads). Events are debounced; the reload itself skips when the
+//! config and its modules hash the same.
 
 use crate::live::{Shared, Trigger};
 use notify::{RecursiveMode, Watcher};
@@ -29,6 +30,29 @@ pub fn spawn(shared: Arc<Shared>) -> Result<notify::RecommendedWatcher, String> 
     watcher
         .watch(&dir, RecursiveMode::NonRecursive)
         .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+    let mut module_dirs: Vec<std::path::PathBuf> = shared
+        .live
+        .load()
+        .config
+        .policies
+        .iter()
+        .filter_map(|p| {
+            p.module.parent().map(|d| {
+                if d.as_os_str().is_empty() {
+                    std::path::PathBuf::from(".")
+                } else {
+                    d.to_path_buf()
+                }
+            })
+        })
+        .filter(|d| *d != dir)
+        .collect();
+    module_dirs.sort();
+    module_dirs.dedup();
+    for d in module_dirs {
+        // A module directory that cannot be watched still reloads on SIGHUP or the API.
+        let _ = watcher.watch(&d, RecursiveMode::NonRecursive);
+    }
     tokio::spawn(async move {
         while rx.recv().await.is_some() {
             // Debounce: wait until events stop for a moment.
