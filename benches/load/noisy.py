@@ -328,6 +328,8 @@ class Noisy:
         self.cmds: dict[str, str] = {}
 
     def pinned(self, cmd: list[str], cpu: str) -> list[str]:
+        if self.a.nice:
+            cmd = ["nice", "-n", str(self.a.nice), *cmd]
         return [self.taskset, "-c", cpu, *cmd] if self.pin else cmd
 
     def start(self) -> None:
@@ -588,7 +590,9 @@ observability:
                  f"again, up to {a.retries} time(s).")
         L.append("- " + (f"switchyard pinned to CPU {a.subject_cpu}; origin and both load "
                          f"generators on CPU {a.load_cpu} (taskset)." if self.pin
-                         else "no CPU pinning."))
+                         else "no CPU pinning.")
+                 + (f" All of them at nice {a.nice}, ahead of other work on the machine."
+                    if a.nice else ""))
         L.append("")
         L.append("| scenario | B requests | B p50 ms | B p90 ms | B p99 ms | B max ms "
                  "| p99 / alone | per round | B refused | A answered (req/s) | A 200 | A 429 "
@@ -719,6 +723,8 @@ def main() -> int:
                    "this long for other processes to go quiet (0: don't)")
     p.add_argument("--retries", type=int, default=1, help="measure a phase again this many times "
                    "when other processes used more than 10 %% of a core during it")
+    p.add_argument("--nice", type=int, default=0, help="run origin, switchyard and the load "
+                   "generators at this nice level (e.g. -10 as root on a box shared with builds)")
     p.add_argument("--subject-cpu", default="1")
     p.add_argument("--load-cpu", default="0", help="CPU list for the origin and generators")
     p.add_argument("--no-pin", action="store_true")

@@ -44,6 +44,8 @@ pub enum Kind {
     Override,
     /// A WASM policy's module (or its settings) changed.
     Policy,
+    /// A tenant's or partner's rate limit changed.
+    RateLimit,
 }
 
 /// One classified change.
@@ -238,8 +240,56 @@ pub fn reload_diff(
                 format!("tenants.list.{t}.upstream {was:?} → {now:?}"),
             ));
         }
+        let old_rate = old
+            .tenants
+            .index(t)
+            .and_then(|j| old.tenants.list.get(j))
+            .map(|x| x.admission.rate);
+        if let (Some(was), Some(tn)) = (old_rate, new.tenants.list.get(i)) {
+            let detail = format!("tenants.list.{t}.rate");
+            out.extend(rate_change(was, tn.admission.rate, None, Some(t), detail));
+        }
+    }
+    for p in &new.partners {
+        if let Some(o) = old.partners.iter().find(|o| o.name == p.name) {
+            let detail = format!("partners.{}.rate", p.name);
+            out.extend(rate_change(o.rate, p.rate, None, None, detail));
+        }
     }
     out
+}
+
+/// Requests per second a limit allows over a burst window, for comparing limits.
+fn allowance(l: Option<crate::gcra::Limit>) -> (f64, u32) {
+    l.map_or((f64::INFINITY, u32::MAX), |l| {
+        (f64::from(l.rate.limit) / l.rate.per.as_secs_f64(), l.burst)
+    })
+}
+
+/// A rate limit loosened (higher rate or burst, or removed) is risk-increasing; tightened,
+/// risk-reducing.
+fn rate_change(
+    was: Option<crate::gcra::Limit>,
+    now: Option<crate::gcra::Limit>,
+    route: Option<&str>,
+    tenant: Option<&str>,
+    what: String,
+) -> Option<Change> {
+    let ((r0, b0), (r1, b1)) = (allowance(was), allowance(now));
+    let risk = if r1 > r0 || b1 > b0 {
+        Risk::Increasing
+    } else if r1 < r0 || b1 < b0 {
+        Risk::Reducing
+    } else {
+        return None;
+    };
+    Some(change(
+        Kind::RateLimit,
+        risk,
+        route,
+        tenant,
+        format!("{what} loosened or tightened: {was:?} → {now:?}"),
+    ))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 mod client;
 mod freeze;
+mod policy;
 mod render;
 mod spool;
 
@@ -12,6 +13,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use client::{Admin, CtlError};
 use freeze::{FreezeCmd, GlassCmd};
 use http::Method;
+use policy::PolicyCmd;
 use serde_json::{json, Value};
 use spool::SpoolCmd;
 use std::process::ExitCode;
@@ -67,6 +69,11 @@ enum CtlCmd {
     },
     /// Partners: verification, limit, decisions, rejections, queued and dead webhooks.
     Partners,
+    /// WASM policies: push a new module live or as a shadow.
+    Policy {
+        #[command(subcommand)]
+        cmd: PolicyCmd,
+    },
     /// List audit entries, oldest first.
     Audit {
         /// Only entries with a sequence number above this.
@@ -188,6 +195,14 @@ fn call(cmd: &CtlCmd) -> Call {
         CtlCmd::BreakGlass { cmd } => freeze::glass_call(cmd),
         CtlCmd::Spool { cmd } => spool::spool_call(cmd),
         CtlCmd::Partners => Call::get("/api/v1/partners".into()),
+        // Sent with the module file as its body by `policy::send`.
+        CtlCmd::Policy {
+            cmd: PolicyCmd::Push { name, shadow, .. },
+        } => Call {
+            method: Method::PUT,
+            path: policy::push_path(name, *shadow),
+            body: None,
+        },
     }
 }
 
@@ -237,8 +252,13 @@ pub fn run(args: CtlArgs) -> ExitCode {
 
 fn execute(args: &CtlArgs) -> Result<String, CtlError> {
     let admin = Admin::new(&args.url, args.token.as_deref())?;
-    let c = call(&args.cmd);
-    let answer = admin.send(c.method, &c.path, c.body.as_ref())?;
+    let answer = match &args.cmd {
+        CtlCmd::Policy { cmd } => policy::send(&admin, cmd)?,
+        cmd => {
+            let c = call(cmd);
+            admin.send(c.method, &c.path, c.body.as_ref())?
+        }
+    };
     if args.json {
         return Ok(serde_json::to_string_pretty(&answer).unwrap_or_default());
     }
@@ -251,5 +271,6 @@ fn execute(args: &CtlArgs) -> Result<String, CtlError> {
         CtlCmd::BreakGlass { .. } => freeze::glass(&answer),
         CtlCmd::Spool { cmd } => spool::render_spool(cmd, &answer),
         CtlCmd::Partners => spool::partners(&answer),
+        CtlCmd::Policy { .. } => policy::render(&answer),
     })
 }

@@ -41,6 +41,27 @@ pub enum CtlError {
     /// A 2xx answer that is not JSON, or a failure after connecting.
     #[error("unexpected answer from {url}: {why}")]
     BadAnswer { url: String, why: String },
+    /// A local file to send (a policy module) cannot be read.
+    #[error("cannot read {path}: {cause}")]
+    File { path: String, cause: String },
+}
+
+/// A request body: its bytes and their `Content-Type`.
+pub struct Payload {
+    /// The bytes sent.
+    pub bytes: Bytes,
+    /// Their media type.
+    pub content_type: &'static str,
+}
+
+impl Payload {
+    /// A JSON document.
+    pub fn json(v: &Value) -> Self {
+        Payload {
+            bytes: Bytes::from(v.to_string()),
+            content_type: "application/json",
+        }
+    }
 }
 
 /// A validated admin API base URL and the `Authorization` header to send.
@@ -78,12 +99,24 @@ impl Admin {
         Ok(Admin { base, auth })
     }
 
-    /// Sends one request (`path` starts with `/`) and returns the 2xx answer's JSON.
+    /// Sends one request (`path` starts with `/`) with an optional JSON body and returns the
+    /// 2xx answer's JSON.
     pub fn send(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
+    ) -> Result<Value, CtlError> {
+        self.send_payload(method, path, body.map(Payload::json))
+    }
+
+    /// Sends one request with any body (`Content-Type` from the payload) and returns the 2xx
+    /// answer's JSON.
+    pub fn send_payload(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Payload>,
     ) -> Result<Value, CtlError> {
         let url = format!("{}{path}", self.base);
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -104,7 +137,7 @@ impl Admin {
         &self,
         method: Method,
         url: &str,
-        body: Option<&Value>,
+        body: Option<Payload>,
     ) -> Result<Value, CtlError> {
         let req = self.request(method, url, body)?;
         let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
@@ -147,7 +180,7 @@ impl Admin {
         &self,
         method: Method,
         url: &str,
-        body: Option<&Value>,
+        body: Option<Payload>,
     ) -> Result<Request<Full<Bytes>>, CtlError> {
         let mut b = Request::builder()
             .method(method)
@@ -159,9 +192,9 @@ impl Admin {
                 concat!("switchyard-ctl/", env!("CARGO_PKG_VERSION")),
             );
         let body = match body {
-            Some(v) => {
-                b = b.header(header::CONTENT_TYPE, "application/json");
-                Full::new(Bytes::from(v.to_string()))
+            Some(p) => {
+                b = b.header(header::CONTENT_TYPE, p.content_type);
+                Full::new(p.bytes)
             }
             None => Full::default(),
         };

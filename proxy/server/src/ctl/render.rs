@@ -257,8 +257,11 @@ pub fn problem(status: u16, body: &[u8]) -> String {
     };
     let get = |k: &str| p.get(k).unwrap_or(&Value::Null);
     let mut out = format!("{status} {}: {}", text(get("title")), text(get("detail")));
-    if let Some(f) = get("field").as_str().filter(|f| !f.is_empty()) {
-        let _ = write!(out, "\n  field: {f}");
+    // `field` names a request field; `path` a config path (a refused policy module).
+    for key in ["field", "path"] {
+        if let Some(f) = get(key).as_str().filter(|f| !f.is_empty()) {
+            let _ = write!(out, "\n  {key}: {f}");
+        }
     }
     let errors = items(get("errors"));
     if !errors.is_empty() {
