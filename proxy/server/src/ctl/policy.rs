@@ -92,11 +92,11 @@ mod tests {
 
     #[test]
     fn paths_encode_the_name_and_the_mode() {
-        assert_eq!(push_path("edi-routing", false), "/api/v1/policies/edi-routing");
         assert_eq!(
-            push_path("a b", true),
-            "/api/v1/policies/a%20b?mode=shadow"
+            push_path("edi-routing", false),
+            "/api/v1/policies/edi-routing"
         );
+        assert_eq!(push_path("a b", true), "/api/v1/policies/a%20b?mode=shadow");
     }
 
     #[test]
