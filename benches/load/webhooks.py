@@ -205,6 +205,19 @@ def redis_evalsha_calls(port: int) -> int:
     return total
 
 
+def busy_ticks() -> int:
+    """Busy CPU time of the whole machine (all CPUs), in clock ticks."""
+    v = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)
+
+
+def own_ticks(*pids: int) -> int:
+    """CPU of our long-running processes plus our own and our waited-for children's (wrk)."""
+    t = os.times()
+    mine = (t.user + t.system + t.children_user + t.children_system) * run.CLK_TCK
+    return int(mine) + sum(run.cpu_ticks(p) for p in pids)
+
+
 class Bench:
     def __init__(self, a: argparse.Namespace) -> None:
         self.a = a
@@ -328,6 +341,25 @@ class Bench:
             raise RuntimeError(f"wrk exited {p.returncode}:\n{text}")
         return text
 
+    def own_pids(self) -> list[int]:
+        pids = [self.origin.pid] + [v["proc"].pid for v in self.sy.values()]
+        return pids + ([self.redis.pid] if self.redis_port else [])
+
+    def wait_quiet(self) -> None:
+        """Waits (at most --quiet-wait s) until other processes use < 15 % of a core."""
+        t_end = time.monotonic() + self.a.quiet_wait
+        while True:
+            b0, o0 = busy_ticks(), own_ticks(*self.own_pids())
+            time.sleep(1.0)
+            foreign = ((busy_ticks() - b0) - (own_ticks(*self.own_pids()) - o0)) / run.CLK_TCK
+            if foreign < 0.15:
+                return
+            if time.monotonic() >= t_end:
+                run.log(f"  machine still busy ({foreign:.2f} CPU s/s from other processes); "
+                        "measuring anyway")
+                return
+            time.sleep(1.0)
+
     def measure(self, subject: str, rnd: int) -> None:
         a = self.a
         backend, path = TARGETS[subject]
@@ -335,8 +367,11 @@ class Bench:
         if sy["proc"].poll() is not None:
             raise RuntimeError(f"switchyard ({backend}) exited {sy['proc'].returncode}:\n"
                                + run.tail(sy["log"]))
+        if a.quiet_wait > 0:
+            self.wait_quiet()
         if a.warmup > 0:
             self.run_wrk(sy["port"], path, a.warmup)
+        b0, o0 = busy_ticks(), own_ticks(*self.own_pids())
         d0 = spool_depth(sy["admin"]) if subject == "durable" else 0
         m0 = metrics(sy["admin"])
         r0 = redis_evalsha_calls(self.redis_port) if backend == "redis" else 0
@@ -347,7 +382,9 @@ class Bench:
         rc1 = run.cpu_ticks(self.redis.pid) if backend == "redis" else 0
         r1 = redis_evalsha_calls(self.redis_port) if backend == "redis" else 0
         m1 = metrics(sy["admin"])
+        foreign = ((busy_ticks() - b0) - (own_ticks(*self.own_pids()) - o0)) / run.CLK_TCK
         r = run.parse_wrk(out)
+        r["foreign_cpu_s"] = max(0.0, foreign)
         r["round"] = rnd
         r["wall_s"] = time.monotonic() - t0
         r["cpu_us_per_req"] = (c1 - c0) / run.CLK_TCK * 1e6 / max(1, r["requests"])
@@ -368,7 +405,8 @@ class Bench:
                      f"{r['redis_cpu_us_per_req']:.1f} us/req")
         run.log(f"  round {rnd} {subject:<14} {r['rps']:>9.0f} req/s  p50 {r['p50_ms']:.3f} ms  "
                 f"p99 {r['p99_ms']:.3f} ms  {r['cpu_us_per_req']:.1f} CPU us/req  errors "
-                f"{r['errors']} non-2xx {r['non2xx']}{extra}")
+                f"{r['errors']} non-2xx {r['non2xx']}{extra}  other processes "
+                f"{r['foreign_cpu_s']:.1f} CPU s")
 
     def run(self) -> None:
         self.load_before = run.load_avg()
@@ -402,6 +440,7 @@ class Bench:
                 "redis_calls": sum(r["redis_calls"] for r in runs),
                 "limited": sum(r["limited"] for r in runs),
                 "rounds": rps,
+                "foreign": [r["foreign_cpu_s"] for r in runs],
             }
         return rows
 
@@ -447,7 +486,9 @@ class Bench:
                  "dedupe configured (it would add a redis round trip on the redis backend).")
         L.append(f"- Load: wrk `-t{a.threads} -c{a.connections}`, {a.warmup:g} s warm-up then "
                  f"{a.duration:g} s measured per subject and round; {a.rounds} round(s), subjects "
-                 "interleaved in the order " + ", ".join(a.subjects) + ". CPU µs/request: the "
+                 "interleaved in the order " + ", ".join(a.subjects) + f"; before each run up to "
+                 f"{a.quiet_wait:g} s of waiting until other processes use under 15 % of a core"
+                 ". CPU µs/request: the "
                  "switchyard process's utime+stime over the measured run ÷ requests (redis's own "
                  "CPU shown apart).")
         L.append("- " + (f"switchyard and origin pinned to CPU {a.subject_cpu}; wrk on CPU "
@@ -490,20 +531,39 @@ class Bench:
                 continue
             med, per = rr
             verdict = "meets" if med >= goal else "**below**"
+            cpu = rows[den]["cpu"] / rows[num]["cpu"] if rows[num]["cpu"] else 0.0
             L.append(f"- **{what}: {med:.2f}** (goal ≥ {goal}: {verdict}); per round "
-                     + ", ".join(f"{x:.2f}" for x in per) + ".")
+                     + ", ".join(f"{x:.2f}" for x in per) + f". By proxy CPU per request "
+                     f"(the steadiest figure on a shared box; what one saturated core would "
+                     f"give): {cpu:.2f}.")
         if "durable" in rows and "plain" in rows:
             L.append(f"- CPU per request: durable {rows['durable']['cpu']:.1f} µs vs plain "
-                     f"{rows['plain']['cpu']:.1f} µs (the spool append replaces the upstream "
-                     "exchange; the fdatasync waits are off-CPU, on the writer thread).")
+                     f"{rows['plain']['cpu']:.1f} µs. The spool append replaces the upstream "
+                     "exchange (and the origin's CPU, which shares the subject's core), and the "
+                     "fdatasync waits are off-CPU on the spool's writer thread: one fdatasync "
+                     "takes ~120 µs here (BENCH.md), so one per request would cap intake near "
+                     f"8,000/s — {rows['durable']['rps']:,.0f}/s means appends are group-"
+                     "committed. (The spool counts its fdatasyncs, `Spool::fdatasyncs`, but no "
+                     "metric exports it yet.)")
         if "limiter-redis" in rows and "limiter-local" in rows:
-            L.append(f"- CPU per request: redis limiter {rows['limiter-redis']['cpu']:.1f} µs "
-                     f"(+ redis {rows['limiter-redis']['redis_cpu']:.1f} µs) vs local "
-                     f"{rows['limiter-local']['cpu']:.1f} µs.")
+            rr, ll = rows["limiter-redis"], rows["limiter-local"]
+            L.append(f"- CPU per request: redis limiter {rr['cpu']:.1f} µs (+ redis "
+                     f"{rr['redis_cpu']:.1f} µs) vs local {ll['cpu']:.1f} µs: the EVALSHA round "
+                     f"trip costs the proxy ~{rr['cpu'] - ll['cpu']:.1f} µs of CPU per request "
+                     f"and adds {rr['p50'] - ll['p50']:.2f} ms to the p50 at -c{a.connections}.")
         L.append("")
         L.append("Per round (requests/s): " + "; ".join(
             f"{s} " + ", ".join(f"{x:,.0f}" for x in rows[s]["rounds"])
             for s in a.subjects if s in rows) + ".")
+        L.append("")
+        L.append(f"CPU used by other processes on the machine (not this benchmark's) during each "
+                 "measured run, CPU s per round: " + "; ".join(
+                     f"{s} " + "/".join(f"{x:.1f}" for x in rows[s]["foreign"])
+                     for s in a.subjects if s in rows) + ".")
+        noisy = [s for s in a.subjects if s in rows and max(rows[s]["foreign"]) > 0.1 * a.duration]
+        if noisy:
+            L.append(f"**Other processes used more than 10 % of a core during {', '.join(noisy)}: "
+                     "those runs were disturbed; trust the ratios of a quiet run more.**")
         L.append("")
         L.append("Commands (ports vary):")
         L.append("")
@@ -548,8 +608,11 @@ def main() -> int:
     p.add_argument("--redis-timeout", default="20ms", help="state.redis.timeout")
     p.add_argument("--subject-cpu", default="1", help="CPU of switchyard and the origin")
     p.add_argument("--load-cpu", default="0", help="CPU of wrk")
-    p.add_argument("--redis-cpu", default="0", help="CPU of redis-server")
+    p.add_argument("--redis-cpu", default="1", help="CPU of redis-server (default: with the "
+                   "subject; on the load generator's CPU it waits behind a saturated wrk)")
     p.add_argument("--no-pin", action="store_true")
+    p.add_argument("--quiet-wait", type=float, default=30, help="before each run, wait up to "
+                   "this long for other processes to go quiet (0: don't)")
     p.add_argument("--tmp-dir", default=None, help="where the spool lives (a real disk; "
                    "default: the system temp dir)")
     p.add_argument("--out", default=str(REPO / "benches/RESULTS.md"))

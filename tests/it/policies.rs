@@ -386,3 +386,60 @@ fn a_changed_module_file_reloads_and_a_broken_one_is_refused() {
         "the last good keeps serving"
     );
 }
+
+/// A policy that picks only the release: the route's canary serves it even at weight 0.
+#[test]
+fn a_policy_can_pick_the_release() {
+    common::env();
+    let dir = tempfile::tempdir().expect("dir");
+    let ups = upstreams();
+    let canary = RecordingUpstream::start();
+    let module = wat("(call $set (i32.const 0) (i32.const 16) (i32.const 20) (i32.const 36) (i32.const 6)) (i64.const 1)", "x-switchyard-variantcanary");
+    let f = write(dir.path(), "variant.wasm", &module);
+    let yaml = config(
+        &ups,
+        &format!("  p:\n    module: \"{f}\""),
+        "p",
+        &format!("  odoo-canary: {{ endpoints: [{}] }}", canary.url()),
+    )
+    .replace(
+        "    upstream: { stable: odoo }",
+        "    upstream: { stable: odoo, canary: odoo-canary }\n    canary: { weight: 0 }",
+    );
+    let p = TestProxy::start(&yaml);
+    let r = client::get(p.addr, "acme.erp.test", "/web", &[]);
+    assert_eq!(
+        (r.status, r.header("x-switchyard-variant")),
+        (200, Some("canary"))
+    );
+    assert_eq!(canary.requests().len(), 1);
+    assert!(
+        canary.requests()[0]
+            .header("x-switchyard-variant")
+            .is_empty(),
+        "read and removed"
+    );
+}
+
+/// A fuel limit turns metering on and bounds a runaway guest by instructions.
+#[test]
+fn fuel_limits_are_metered() {
+    common::env();
+    let dir = tempfile::tempdir().expect("dir");
+    let ups = upstreams();
+    let ok = write(dir.path(), "ok.wasm", &wat("(i64.const 1)", ""));
+    let spin = write(
+        dir.path(),
+        "spin.wasm",
+        &wat("(loop $l (br $l)) (i64.const 1)", ""),
+    );
+    let entries = format!(
+        "  ok:\n    module: \"{ok}\"\n    limits: {{ fuel: 100000 }}\n  spin:\n    module: \"{spin}\"\n    limits: {{ fuel: 100000, time: 1s }}\n    on_error: deny"
+    );
+    let p = TestProxy::start(&config(&ups, &entries, "ok, spin", ""));
+    let r = client::get(p.addr, "acme.erp.test", "/web", &[]);
+    assert_eq!(r.status, 503);
+    assert!(p
+        .metrics()
+        .contains(r#"switchyard_policy_errors_total{kind="fuel",policy="spin"}"#));
+}

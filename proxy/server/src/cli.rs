@@ -126,15 +126,16 @@ fn run(config: PathBuf) -> ExitCode {
 /// Validates a config file, printing every problem.
 pub fn check(config: &std::path::Path) -> ExitCode {
     let mut problems: Vec<String> = Vec::new();
-    let host = crate::policies::host();
+    let host = crate::live::load_file(config).map(|(c, _)| crate::policies::host(&c));
     let loaded = match &host {
-        Ok(h) => {
+        Ok(Ok(h)) => {
             crate::live::load_generation(config, h, &Default::default()).map(|g| (g.config, g.hash))
         }
-        Err(e) => Err(vec![switchyard_core::config::ConfigError {
+        Ok(Err(e)) => Err(vec![switchyard_core::config::ConfigError {
             path: String::new(),
             message: format!("wasm host: {e}"),
         }]),
+        Err(errs) => Err(errs.clone()),
     };
     match loaded {
         Err(errs) => problems.extend(errs.iter().map(ToString::to_string)),

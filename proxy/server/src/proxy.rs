@@ -42,7 +42,9 @@ pub fn start(opts: Options) -> Result<Running, Vec<String>> {
     let strings = |errs: Vec<switchyard_core::config::ConfigError>| {
         errs.iter().map(ToString::to_string).collect::<Vec<_>>()
     };
-    let wasm = Arc::new(crate::policies::host().map_err(|e| vec![format!("wasm host: {e}")])?);
+    let (first, _) = crate::live::load_file(&opts.config_path).map_err(strings)?;
+    let wasm =
+        Arc::new(crate::policies::host(&first).map_err(|e| vec![format!("wasm host: {e}")])?);
     let registry = Arc::new(crate::policies::Registry::default());
     let g = load_generation(&opts.config_path, &wasm, &registry).map_err(strings)?;
     registry.keep(&g.config, &g.policies);

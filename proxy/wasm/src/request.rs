@@ -22,7 +22,8 @@ pub struct Request {
     /// and values free of NUL, CR, LF and other control bytes except HTAB.
     pub headers: Vec<(String, Vec<u8>)>,
     /// The body, present only if the caller read it (see [`crate::Policy::wants_body`]). Guests
-    /// read it with `read_body`; they cannot replace it.
+    /// read it with `read_body`; a body they write (`write_body(0, …)`) replaces it when the
+    /// call succeeds.
     pub body: Option<Bytes>,
 }
 

@@ -55,7 +55,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/api/v1/spool/{partner}/{action}", post(spool::act))
         .route("/api/v1/partners", get(spool::partners))
-        .route("/api/v1/policies/{name}", put(policies::put))
+        .route(
+            "/api/v1/policies/{name}",
+            // Modules are larger than axum's 2 MiB default body.
+            put(policies::put).layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)

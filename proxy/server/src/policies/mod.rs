@@ -52,10 +52,13 @@ impl switchyard_wasm::LogSink for GuestLog {
     }
 }
 
-/// The wasmtime host of the proxy's policies.
-pub fn host() -> Result<Host, LoadError> {
+/// The wasmtime host of the proxy's policies; fuel metering is compiled in when the config
+/// asks for a fuel limit (it costs every policy some speed, so only then; a fuel limit added
+/// by a later reload needs a restart).
+pub fn host(cfg: &Config) -> Result<Host, LoadError> {
     Host::with_options(switchyard_wasm::HostOptions {
         log: std::sync::Arc::new(GuestLog),
+        fuel: cfg.policies.iter().any(|p| p.fuel.is_some()),
         ..Default::default()
     })
 }

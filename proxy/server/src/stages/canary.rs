@@ -61,6 +61,12 @@ pub fn pick(
         rule.trusts(client_ip(headers, conn))
             .then(|| Forced::parse(v.as_bytes()))?
     });
+    // A policy's release choice counts as a trusted override.
+    let forced = match policy.variant {
+        Some(Variant::Canary) => Some(Forced::Always),
+        Some(Variant::Stable) => Some(Forced::Never),
+        None => forced,
+    };
     let (stable, canary_pool) = match tenant.and_then(|t| cfg.tenants.list[t].upstream) {
         Some((s, c)) => (s, c),
         None => (r.stable, Some(*route_canary)),
