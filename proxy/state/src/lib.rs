@@ -73,7 +73,7 @@ pub struct Store {
 
 enum Backend {
     Local(local::LocalBackend),
-    Redis(redis::RedisBackend),
+    Redis(Box<redis::RedisBackend>),
 }
 
 impl Store {
@@ -90,7 +90,7 @@ impl Store {
                 Backend::Local(local::LocalBackend::open(data_dir, changes).await?)
             }
             BackendConfig::Redis { settings } => {
-                Backend::Redis(redis::RedisBackend::open(settings, changes)?)
+                Backend::Redis(Box::new(redis::RedisBackend::open(settings, changes)?))
             }
         };
         Ok(Store {

@@ -79,9 +79,21 @@ pub struct GcraReply {
     pub retry_after: Duration,
 }
 
+thread_local! {
+    // Data-plane calls use a connection driven on the calling thread's runtime (each worker
+    // has its own): no hop to another thread's runtime and back on every rate-limit decision.
+    static DATA_CONNS: std::cell::RefCell<Vec<(u128, ConnectionManager)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Namespaces as redis hashes, reached through a self-healing connection.
 pub(crate) struct RedisBackend {
     conn: ConnectionManager,
+    client: Client,
+    data_config: ConnectionManagerConfig,
+    /// Tells this backend's thread-local data connections from those of a backend that lived
+    /// at the same address before (the open time, in ns).
+    data_key: u128,
     prefix: String,
     channel: String,
     control_timeout: Duration,
@@ -111,6 +123,13 @@ impl RedisBackend {
             .set_response_timeout(Some(control_timeout));
         let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
             .map_err(|e| StateError::Config(format!("state.redis: {e}")))?;
+        let data_config = ConnectionManagerConfig::new()
+            .set_min_delay(MIN_BACKOFF)
+            .set_max_delay(MAX_BACKOFF)
+            .set_number_of_retries(CONNECT_RETRIES)
+            .set_connection_timeout(Some(control_timeout))
+            .set_response_timeout(Some(control_timeout));
+        let client_for_data = client.clone();
         let channel = format!("{}changes", settings.prefix);
         let (stop, stopped) = oneshot::channel();
         tokio::spawn(subscriber::run(
@@ -124,6 +143,11 @@ impl RedisBackend {
         ));
         Ok(RedisBackend {
             conn,
+            client: client_for_data,
+            data_config,
+            data_key: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
             prefix: settings.prefix.clone(),
             channel,
             control_timeout,
@@ -132,6 +156,25 @@ impl RedisBackend {
             data_timeout: settings.timeout,
             changes,
             _stop_subscriber: stop,
+        })
+    }
+
+    /// This thread's data-plane connection to this backend (created lazily, driven on the
+    /// calling runtime).
+    fn data_conn(&self) -> Result<ConnectionManager, StateError> {
+        let me = self.data_key ^ (self as *const RedisBackend as usize as u128);
+        DATA_CONNS.with(|c| {
+            let mut conns = c.borrow_mut();
+            if let Some((_, conn)) = conns.iter().find(|(k, _)| *k == me) {
+                return Ok(conn.clone());
+            }
+            let conn = ConnectionManager::new_lazy_with_config(
+                self.client.clone(),
+                self.data_config.clone(),
+            )
+            .map_err(|e| StateError::Config(format!("state.redis: {e}")))?;
+            conns.push((me, conn.clone()));
+            Ok(conn)
         })
     }
 
@@ -201,7 +244,7 @@ impl RedisBackend {
         ttl: Duration,
     ) -> Result<crate::Claim, StateError> {
         let full = format!("{}dd:{key}", self.prefix);
-        let mut conn = self.conn.clone();
+        let mut conn = self.data_conn()?;
         let mut set = ::redis::cmd("SET");
         set.arg(&full)
             .arg(crate::dedupe::PENDING)
@@ -230,7 +273,7 @@ impl RedisBackend {
         ttl: Duration,
     ) -> Result<(), StateError> {
         let full = format!("{}dd:{key}", self.prefix);
-        let mut conn = self.conn.clone();
+        let mut conn = self.data_conn()?;
         let mut set = ::redis::cmd("SET");
         set.arg(&full)
             .arg(outcome)
@@ -245,7 +288,7 @@ impl RedisBackend {
     /// `DEL <prefix>dd:<key>`.
     pub(crate) async fn dedupe_del(&self, key: &str) -> Result<(), StateError> {
         let full = format!("{}dd:{key}", self.prefix);
-        let mut conn = self.conn.clone();
+        let mut conn = self.data_conn()?;
         let mut del = ::redis::cmd("DEL");
         del.arg(&full);
         let _: i64 = self
@@ -280,7 +323,7 @@ impl RedisBackend {
         cost: u32,
     ) -> Result<GcraReply, StateError> {
         let full = format!("{}rl:{key}", self.prefix);
-        let mut conn = self.conn.clone();
+        let mut conn = self.data_conn()?;
         let mut inv = self.gcra.key(&full);
         inv.arg(interval.as_secs_f64() * 1e6).arg(burst).arg(cost);
         let call = inv.invoke_async::<(i64, i64, i64, i64)>(&mut conn);
