@@ -339,7 +339,7 @@ class Noisy:
         a = self.a
         self.origin_port = run.free_port(self.ports)
         ocmd = self.pinned([sys.executable, __file__, "--origin", str(self.origin_port),
-                            "--origin-delay-ms", str(a.delay_ms)], a.load_cpu)
+                            "--origin-delay-ms", str(a.delay_ms)], a.subject_cpu)
         self.cmds["origin"] = shlex.join(ocmd)
         origin = self.procs.start("origin", ocmd, None, self.tmp / "origin.log")
         self.origin = origin
@@ -397,7 +397,7 @@ observability:
                             "--host", host, "--path", path, "--rate", f"{rate:g}",
                             "--connections", str(conns), "--warmup", f"{warmup:g}",
                             "--duration", f"{duration:g}", "--out", str(out)],
-                           self.a.load_cpu)
+                           self.a.subject_cpu if name == "b" else self.a.a_cpu)
 
     def wait_quiet(self) -> None:
         """Waits (at most --quiet-wait s) until other processes use < 15 % of a core."""
@@ -588,8 +588,10 @@ observability:
                  f"up to {a.quiet_wait:g} s of waiting until other processes on the machine use "
                  "under 15 % of a core; a phase they disturbed (over 10 % of a core) is measured "
                  f"again, up to {a.retries} time(s).")
-        L.append("- " + (f"switchyard pinned to CPU {a.subject_cpu}; origin and both load "
-                         f"generators on CPU {a.load_cpu} (taskset)." if self.pin
+        L.append("- " + (f"switchyard, the origin and B's client pinned to CPU {a.subject_cpu}, "
+                         f"A's generator alone on CPU {a.a_cpu} (taskset), so that the cost of "
+                         "generating A's flood does not land on B's measured path; what A costs "
+                         "switchyard and the shared origin does." if self.pin
                          else "no CPU pinning.")
                  + (f" All of them at nice {a.nice}, ahead of other work on the machine."
                     if a.nice else ""))
@@ -725,8 +727,9 @@ def main() -> int:
                    "when other processes used more than 10 %% of a core during it")
     p.add_argument("--nice", type=int, default=0, help="run origin, switchyard and the load "
                    "generators at this nice level (e.g. -10 as root on a box shared with builds)")
-    p.add_argument("--subject-cpu", default="1")
-    p.add_argument("--load-cpu", default="0", help="CPU list for the origin and generators")
+    p.add_argument("--subject-cpu", default="1", help="CPU list for switchyard, the origin and "
+                   "B's client")
+    p.add_argument("--a-cpu", default="0", help="CPU list for A's load generator")
     p.add_argument("--no-pin", action="store_true")
     p.add_argument("--out", default=str(REPO / "benches/RESULTS.md"))
     a = p.parse_args()

@@ -239,6 +239,16 @@ class Bench:
     def pinned(self, cmd: list[str], cpu: str) -> list[str]:
         return [self.taskset, "-c", cpu, *cmd] if self.pin else cmd
 
+    def build_note(self) -> str:
+        """When the binary was built and the commit checked out (the tree may be ahead)."""
+        built = dt.datetime.fromtimestamp(os.path.getmtime(self.bin), dt.timezone.utc)
+        try:
+            head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                                  capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            head = ""
+        return f"binary built {built:%Y-%m-%d %H:%M} UTC" + (f", HEAD {head}" if head else "")
+
     # -- processes
     def start(self) -> None:
         if not os.access(self.bin, os.X_OK):
@@ -450,6 +460,13 @@ class Bench:
         per = [n / d for n, d in zip(rows[num]["rounds"], rows[den]["rounds"]) if d]
         return rows[num]["rps"] / rows[den]["rps"], per
 
+    def quiet_ratios(self, rows: dict, num: str, den: str) -> list[float]:
+        """Per-round ratios of the rounds in which neither run was disturbed."""
+        limit = 0.1 * self.a.duration
+        return [n / d for n, d, fn, fd in zip(rows[num]["rounds"], rows[den]["rounds"],
+                                               rows[num]["foreign"], rows[den]["foreign"])
+                if d and fn <= limit and fd <= limit]
+
     def write(self) -> None:
         a = self.a
         rows = self.summary()
@@ -468,7 +485,7 @@ class Bench:
         L.append(f"- Machine: {self.nproc} × {run.cpu_model()}; kernel {platform.release()}; "
                  f"load average before {self.load_before}, after {self.load_after}"
                  + (" — **busy when the run started: rerun on an idle box**" if busy else "")
-                 + f"; {run.version_of([self.bin, '--version'])}; "
+                 + f"; {run.version_of([self.bin, '--version'])} ({self.build_note()}); "
                  f"{run.version_of([self.wrk, '--version']).split(' Copyright')[0]}; "
                  f"python {platform.python_version()}.")
         L.append("- Subjects: one switchyard process per state backend (`workers: 1`, the same "
@@ -532,8 +549,12 @@ class Bench:
             med, per = rr
             verdict = "meets" if med >= goal else "**below**"
             cpu = rows[den]["cpu"] / rows[num]["cpu"] if rows[num]["cpu"] else 0.0
+            quiet = self.quiet_ratios(rows, num, den)
+            q = (f"; undisturbed rounds only (other processes ≤ 10 % of a core in both runs): "
+                 + (", ".join(f"{x:.2f}" for x in quiet) + f" (median "
+                    f"{statistics.median(quiet):.2f})" if quiet else "none"))
             L.append(f"- **{what}: {med:.2f}** (goal ≥ {goal}: {verdict}); per round "
-                     + ", ".join(f"{x:.2f}" for x in per) + f". By proxy CPU per request "
+                     + ", ".join(f"{x:.2f}" for x in per) + q + f". By proxy CPU per request "
                      f"(the steadiest figure on a shared box; what one saturated core would "
                      f"give): {cpu:.2f}.")
         if "durable" in rows and "plain" in rows:
