@@ -960,12 +960,24 @@ fn ctl_policy_push_swaps_modules_and_reports_refusals() {
             "freeze", "start", "--reason", "x", "--until", "1h", "--route", "odoo",
         ],
     );
-    let err = refused(&p, OPERATOR_TOKEN, &["policy", "push", "maint", &file]);
+    // A new module is refused while frozen; pushing back the config's own module (a rollback
+    // to what Git says) passes.
+    let other = dir.path().join("other.wasm");
+    let pass = r#"(module (memory (export "memory") 1)
+        (func (export "handle_request") (result i64) (i64.const 1))
+        (func (export "handle_response") (param i32 i32)))"#;
+    std::fs::write(&other, wat::parse_str(pass).expect("wat")).expect("write");
+    let err = refused(
+        &p,
+        OPERATOR_TOKEN,
+        &["policy", "push", "maint", &other.display().to_string()],
+    );
     has_all(&err, &["423", "Change frozen"]);
+    ok(&p, OPERATOR_TOKEN, &["policy", "push", "maint", &file]);
     let audit = ok(&p, VIEWER_TOKEN, &["audit"]);
     assert_eq!(
         audit.matches("policy.push").count(),
-        1,
+        2,
         "refused pushes are not audited as pushes:\n{audit}"
     );
     assert_eq!(up.requests().len(), 1);

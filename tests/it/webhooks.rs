@@ -489,3 +489,25 @@ fn redis_down_or_paused_applies_each_partners_fail_mode() {
         assert!(took < Duration::from_millis(800), "{path} waited {took:?}");
     }
 }
+
+/// A 5xx from the ERP is not remembered: the partner's retry with the same id goes through.
+#[test]
+fn a_retryable_failure_is_not_remembered_as_the_outcome() {
+    common::env();
+    let failing = RecordingUpstream::with(Behavior::Respond(500, "boom".into()));
+    let p = TestProxy::start(&config(&failing.url(), "", local()));
+    assert_eq!(
+        post(p.addr, "/hooks/dhl/e", "msg_500", 0, "{}", SECRET).status,
+        500
+    );
+    let retry = eventually(Duration::from_secs(2), || {
+        let r = post(p.addr, "/hooks/dhl/e", "msg_500", 0, "{}", SECRET);
+        (r.header("x-switchyard-duplicate").is_none()).then_some(r.status)
+    });
+    assert_eq!(
+        retry,
+        Some(500),
+        "forwarded again, not answered from memory"
+    );
+    assert_eq!(failing.requests().len(), 2);
+}

@@ -41,10 +41,12 @@ pub enum Reject {
     /// A JSON-RPC body that cannot be judged (invalid, duplicate keys, too large).
     #[error("JSON-RPC body refused: {0}")]
     BadJsonRpc(String),
-    /// Over the tenant's rate limit.
-    #[error("tenant {tenant:?} is over its rate limit; retry after {retry_after} s")]
+    /// Over a tenant's or partner's rate limit.
+    #[error("{scope} {tenant:?} is over its rate limit; retry after {retry_after} s")]
     RateLimited {
-        /// Tenant.
+        /// `tenant` or `partner`.
+        scope: &'static str,
+        /// The tenant or partner.
         tenant: String,
         /// `RateLimit-Policy` value.
         policy: String,
@@ -204,11 +206,12 @@ impl Reject {
                     .with("policy", policy.as_str())
             }
             Reject::RateLimited {
+                scope,
                 tenant,
                 retry_after,
                 ..
             } => Problem::new(429, "quota-exceeded", "Rate limit exceeded", detail)
-                .with("tenant", tenant.as_str())
+                .with(scope, tenant.as_str())
                 .with("retry_after", *retry_after),
             Reject::Overloaded { tenant, .. } => {
                 Problem::new(503, "overloaded", "Too many requests in flight", detail)

@@ -35,6 +35,7 @@ pub async fn rate(snap: &Snapshot, shared: &Shared, tenant: Option<usize>) -> Re
     let name = tenant_name(snap, tenant);
     let (policy, state) = gcra::headers(name, &limit, &d);
     Err(Reject::RateLimited {
+        scope: "tenant",
         tenant: name.to_owned(),
         policy,
         state,

@@ -46,9 +46,14 @@ pub fn gather(cfg: &Config, headers: &http::HeaderMap, trusted: bool) -> Gathere
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let t = &cfg.tenants;
     Gathered {
-        forwarded_cert: (trusted && t.cert.is_some())
-            .then(|| text("x-forwarded-tls-client-cert").and_then(crate::tls::forwarded_cert))
-            .flatten(),
+        forwarded_cert: (trusted
+            && (t.cert.is_some()
+                || cfg
+                    .partners
+                    .iter()
+                    .any(|p| p.verifier.kind() == "client_cert")))
+        .then(|| text("x-forwarded-tls-client-cert").and_then(crate::tls::forwarded_cert))
+        .flatten(),
         header: t
             .header
             .as_ref()

@@ -26,9 +26,35 @@ pub struct Pass {
     /// Partner index.
     pub partner: usize,
     /// The dedupe key it claimed, to record its outcome under.
-    pub dedupe: Option<String>,
+    pub dedupe: Claimed,
     /// What to spool if the upstream turns out unavailable (queue mode only).
     pub spool_on_failure: Option<NewRecord>,
+}
+
+/// A claimed dedupe key. Unless its outcome is recorded ([`Claimed::take`]), dropping it —
+/// a later stage refused the request, or the client went away — gives the key back, so a
+/// resend is not answered 409 for the key's whole TTL.
+pub struct Claimed {
+    key: Option<String>,
+    store: switchyard_state::Store,
+}
+
+impl Claimed {
+    /// The key, now the caller's to record or release.
+    pub fn take(&mut self) -> Option<String> {
+        self.key.take()
+    }
+}
+
+impl Drop for Claimed {
+    fn drop(&mut self) {
+        if let (Some(key), Ok(rt)) = (self.key.take(), tokio::runtime::Handle::try_current()) {
+            let store = self.store.clone();
+            rt.spawn(async move {
+                let _ = store.dedupe_release(&key).await;
+            });
+        }
+    }
 }
 
 /// What governance decided.
@@ -149,15 +175,13 @@ pub async fn govern(
         }
     };
     match (over, p.on_limit) {
-        (None, OnLimit::Queue) => Ok(Governed::Pass(Pass {
+        (None, on_limit) => Ok(Governed::Pass(Pass {
             partner: pi,
-            dedupe,
-            spool_on_failure: Some(record),
-        })),
-        (None, OnLimit::Reject) => Ok(Governed::Pass(Pass {
-            partner: pi,
-            dedupe,
-            spool_on_failure: None,
+            dedupe: Claimed {
+                key: dedupe,
+                store: shared.store().clone(),
+            },
+            spool_on_failure: (on_limit == OnLimit::Queue).then_some(record),
         })),
         (Some(_), OnLimit::Queue) => spool(shared, record, dedupe.as_deref())
             .await
@@ -191,6 +215,7 @@ async fn over_limit(snap: &Snapshot, shared: &Shared, pi: usize) -> Result<Optio
     }
     let (policy, state) = switchyard_core::gcra::headers(&p.name, &limit, &d);
     Ok(Some(Reject::RateLimited {
+        scope: "partner",
         tenant: p.name.clone(),
         policy,
         state,
@@ -324,19 +349,26 @@ fn unavailable(r: &Result<crate::forward::Forwarded, Reject>) -> bool {
 /// unavailable.
 pub async fn after_forward(
     shared: &Shared,
-    pass: Pass,
+    mut pass: Pass,
     fwd: Result<crate::forward::Forwarded, Reject>,
 ) -> Result<After, Reject> {
-    let key = pass.dedupe.as_deref();
+    let key = pass.dedupe.take();
+    let key = key.as_deref();
     if unavailable(&fwd) {
-        if let Some(record) = pass.spool_on_failure {
+        if let Some(record) = pass.spool_on_failure.take() {
             return spool(shared, record, key).await.map(After::Answered);
         }
     }
     match fwd {
-        Ok(f) => {
+        // Only a final answer is remembered: a 5xx, 408 or 429 may go another way next time,
+        // so the key is given back for the partner's retry.
+        Ok(f) if final_status(f.response.status().as_u16()) => {
             let outcome = serde_json::json!({"status": f.response.status().as_u16()}).to_string();
             record_outcome(shared, key, &outcome).await;
+            Ok(After::Forwarded(f))
+        }
+        Ok(f) => {
+            release(shared, key).await;
             Ok(After::Forwarded(f))
         }
         Err(e) => {
@@ -344,4 +376,8 @@ pub async fn after_forward(
             Err(e)
         }
     }
+}
+
+fn final_status(s: u16) -> bool {
+    s < 500 && s != 408 && s != 429
 }
