@@ -327,10 +327,19 @@ class Noisy:
         self.results: dict[str, list[dict]] = {s: [] for s in a.scenarios}
         self.cmds: dict[str, str] = {}
 
-    def pinned(self, cmd: list[str], cpu: str) -> list[str]:
-        if self.a.nice:
-            cmd = ["nice", "-n", str(self.a.nice), *cmd]
+    def pinned(self, cmd: list[str], cpu: str, nice: int | None = None) -> list[str]:
+        nice = self.a.nice if nice is None else nice
+        if nice:
+            cmd = ["nice", "-n", str(nice), *cmd]
         return [self.taskset, "-c", cpu, *cmd] if self.pin else cmd
+
+    def cpu_of(self, role: str) -> str:
+        """`split`: switchyard, origin and B on one CPU, A's generator alone on the other.
+        `isolated`: switchyard alone on one CPU; origin, B and A's generator (at nice 19, so
+        it yields to them at once) on the other."""
+        if self.a.layout == "isolated":
+            return self.a.subject_cpu if role == "switchyard" else self.a.a_cpu
+        return self.a.a_cpu if role == "a" else self.a.subject_cpu
 
     def start(self) -> None:
         if not os.access(self.bin, os.X_OK):
@@ -339,7 +348,7 @@ class Noisy:
         a = self.a
         self.origin_port = run.free_port(self.ports)
         ocmd = self.pinned([sys.executable, __file__, "--origin", str(self.origin_port),
-                            "--origin-delay-ms", str(a.delay_ms)], a.subject_cpu)
+                            "--origin-delay-ms", str(a.delay_ms)], self.cpu_of("origin"))
         self.cmds["origin"] = shlex.join(ocmd)
         origin = self.procs.start("origin", ocmd, None, self.tmp / "origin.log")
         self.origin = origin
@@ -374,7 +383,7 @@ observability:
 """
         (d / "switchyard.yaml").write_text(self.config)
         scmd = self.pinned([self.bin, "run", "--config", str(d / "switchyard.yaml")],
-                           a.subject_cpu)
+                           self.cpu_of("switchyard"))
         self.cmds["switchyard"] = shlex.join(scmd)
         sy = self.procs.start("switchyard", scmd, None, d / "stdout.log")
         self.sy = sy
@@ -397,7 +406,8 @@ observability:
                             "--host", host, "--path", path, "--rate", f"{rate:g}",
                             "--connections", str(conns), "--warmup", f"{warmup:g}",
                             "--duration", f"{duration:g}", "--out", str(out)],
-                           self.a.subject_cpu if name == "b" else self.a.a_cpu)
+                           self.cpu_of(name),
+                           19 if name == "a" and self.a.layout == "isolated" else None)
 
     def wait_quiet(self) -> None:
         """Waits (at most --quiet-wait s) until other processes use < 15 % of a core."""
@@ -588,10 +598,14 @@ observability:
                  f"up to {a.quiet_wait:g} s of waiting until other processes on the machine use "
                  "under 15 % of a core; a phase they disturbed (over 10 % of a core) is measured "
                  f"again, up to {a.retries} time(s).")
-        L.append("- " + (f"switchyard, the origin and B's client pinned to CPU {a.subject_cpu}, "
-                         f"A's generator alone on CPU {a.a_cpu} (taskset), so that the cost of "
-                         "generating A's flood does not land on B's measured path; what A costs "
-                         "switchyard and the shared origin does." if self.pin
+        layout = (f"switchyard, the origin and B's client pinned to CPU {a.subject_cpu}, "
+                  f"A's generator alone on CPU {a.a_cpu} (taskset; `--layout split`), so that "
+                  "generating A's flood costs B's measured path nothing; what A costs "
+                  "switchyard and the shared origin does." if a.layout == "split" else
+                  f"switchyard alone on CPU {a.subject_cpu}; the origin, B's client and A's "
+                  f"generator on CPU {a.a_cpu}, A's at nice 19 so that it yields to the other "
+                  "two at once (taskset; `--layout isolated`).")
+        L.append("- " + (layout if self.pin
                          else "no CPU pinning.")
                  + (f" All of them at nice {a.nice}, ahead of other work on the machine."
                     if a.nice else ""))
@@ -730,6 +744,9 @@ def main() -> int:
     p.add_argument("--subject-cpu", default="1", help="CPU list for switchyard, the origin and "
                    "B's client")
     p.add_argument("--a-cpu", default="0", help="CPU list for A's load generator")
+    p.add_argument("--layout", choices=("split", "isolated"), default="split",
+                   help="split: switchyard+origin+B on --subject-cpu, A on --a-cpu; isolated: "
+                   "switchyard alone on --subject-cpu, the rest on --a-cpu (A at nice 19)")
     p.add_argument("--no-pin", action="store_true")
     p.add_argument("--out", default=str(REPO / "benches/RESULTS.md"))
     a = p.parse_args()

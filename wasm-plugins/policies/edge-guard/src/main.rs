@@ -87,11 +87,29 @@ fn fold(name: &str) -> String {
         .collect()
 }
 
+/// Folds `name` into `buf` when it fits (header names are ASCII tokens): no allocation on
+/// the per-request path.
+fn fold_into<'b>(name: &str, buf: &'b mut [u8]) -> Option<&'b str> {
+    let name = name.trim();
+    let out = buf.get_mut(..name.len())?;
+    for (o, b) in out.iter_mut().zip(name.bytes()) {
+        *o = if b == b'_' { b'-' } else { b.to_ascii_lowercase() };
+    }
+    std::str::from_utf8(out).ok()
+}
+
 impl EdgeGuard {
     /// True when a client-sent field of this name must not reach the upstream.
     fn strips(&self, name: &str) -> bool {
-        let folded = fold(name);
-        let f = folded.as_str();
+        let mut buf = [0u8; 128];
+        let owned;
+        let f = match fold_into(name, &mut buf) {
+            Some(f) => f,
+            None => {
+                owned = fold(name);
+                owned.as_str()
+            }
+        };
         if STRIP_PREFIXES.iter().any(|p| f.starts_with(p))
             || STRIP_NAMES.contains(&f)
             || self.prefixes.iter().any(|p| f.starts_with(p.as_str()))
