@@ -93,7 +93,11 @@ fn fold_into<'b>(name: &str, buf: &'b mut [u8]) -> Option<&'b str> {
     let name = name.trim();
     let out = buf.get_mut(..name.len())?;
     for (o, b) in out.iter_mut().zip(name.bytes()) {
-        *o = if b == b'_' { b'-' } else { b.to_ascii_lowercase() };
+        *o = if b == b'_' {
+            b'-'
+        } else {
+            b.to_ascii_lowercase()
+        };
     }
     std::str::from_utf8(out).ok()
 }
