@@ -92,6 +92,14 @@ impl Exchange for HostExchange<'_> {
     fn header_names(&self) -> Vec<String> {
         self.req.header.names_iter().map(|n| text(&n)).collect()
     }
+    fn each_header_name(&self, f: &mut dyn FnMut(&str)) {
+        for n in self.req.header.names_iter() {
+            match std::str::from_utf8(&n) {
+                Ok(s) => f(s),
+                Err(_) => f(&text(&n)),
+            }
+        }
+    }
     fn header_values(&self, name: &str) -> Vec<String> {
         self.req
             .header

@@ -172,11 +172,14 @@ impl Policy for EdgeGuard {
     }
 
     fn on_request(&self, req: &mut Request<'_>) -> Verdict {
-        let names = req.header_names();
-        for name in &names {
+        let mut doomed: Vec<String> = Vec::new();
+        req.each_header_name(&mut |name| {
             if self.strips(name) {
-                req.remove_header(name);
+                doomed.push(name.to_owned());
             }
+        });
+        for name in &doomed {
+            req.remove_header(name);
         }
         let replace = match self.request_id {
             RequestIdMode::Off => false,
