@@ -101,11 +101,14 @@ pub struct HostPattern {
 
 impl HostPattern {
     /// The tenant label `host` carries under this pattern, if it matches.
+    /// A host with several labels where the pattern has one (`a.b.erp.example.com`) names no
+    /// configured tenant — it is returned whole so that it is refused as unknown rather than
+    /// served with no tenant at all.
     pub fn extract<'h>(&self, host: &'h str) -> Option<&'h str> {
         let mid = host
             .strip_prefix(self.prefix.as_str())?
             .strip_suffix(self.suffix.as_str())?;
-        (!mid.is_empty() && !mid.contains('.')).then_some(mid)
+        (!mid.is_empty()).then_some(mid)
     }
 }
 

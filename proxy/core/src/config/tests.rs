@@ -67,7 +67,8 @@ fn a_good_config_compiles() {
     );
     assert_eq!(
         c.tenants.by_host("a.b.erp.example.com", false),
-        tenants::TenantMatch::None
+        tenants::TenantMatch::Unknown("a.b"),
+        "extra labels under a pattern name no tenant: refused, never served without one"
     );
 }
 

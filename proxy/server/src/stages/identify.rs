@@ -66,10 +66,14 @@ pub fn gather(cfg: &Config, headers: &http::HeaderMap, trusted: bool) -> Gathere
 }
 
 /// The tenant a certificate names under the configured field.
-fn cert_tenant(field: CertField, cert: &CertSubject) -> Option<&str> {
+fn cert_tenant(field: CertField, cert: &CertSubject) -> Option<String> {
     match field {
-        CertField::Cn => cert.cn.as_deref(),
-        CertField::SanDns => cert.dns.first().and_then(|d| d.split('.').next()),
+        CertField::Cn => cert.cn.as_deref().map(str::to_ascii_lowercase),
+        CertField::SanDns => cert
+            .dns
+            .first()
+            .and_then(|d| d.split('.').next())
+            .map(str::to_ascii_lowercase),
     }
 }
 
@@ -124,6 +128,7 @@ pub fn identify(
         TenantMatch::None => None,
     };
     let by_cert = t.cert.zip(claims.cert).and_then(|(f, c)| cert_tenant(f, c));
+    let by_cert = by_cert.as_deref();
     let by_header = t.header.as_ref().and(claims.header);
     let mut named: Option<(&str, &'static str)> = None;
     for (source, name) in [

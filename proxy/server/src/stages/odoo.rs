@@ -70,7 +70,8 @@ pub async fn guard(
         .tenant
         .and_then(|t| cfg.tenants.list[t].database.as_deref())
         .filter(|_| g.pin_database);
-    let post = req.method() == Method::POST;
+    // Any method may carry a body Odoo reads (it dispatches /jsonrpc by content type).
+    let post = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let jsonrpc =
         post && g.block_db_manager && f.path.eq_ignore_ascii_case("/jsonrpc") && !allowed(req);
     let form = post && database.is_some() && is_form(req.headers());
