@@ -771,23 +771,7 @@ def main() -> int:
     if a.b_rate >= a.tenant_rate:
         p.error("--b-rate must stay under --tenant-rate (B is the well-behaved tenant)")
 
-    def on_term(signum, _frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGHUP, on_term)
-    n = Noisy(a)
-    try:
-        n.run()
-        return 0
-    except KeyboardInterrupt:
-        run.log("interrupted; stopping everything")
-        return 130
-    finally:
-        n.procs.stop_all()
-        import shutil
-        shutil.rmtree(n.tmp, ignore_errors=True)
-
+    return run.run_bench(Noisy(a))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -776,6 +776,25 @@ def cpu_model() -> str:
     return platform.processor() or "?"
 
 
+def run_bench(b) -> int:
+    """Runs a bench object (`.run()`, `.procs`, `.tmp`) with signals turned into a clean stop:
+    every process it started is stopped and its temp dir removed, however it ends."""
+    def on_term(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    # Ctrl-C even when started in the background by a non-interactive shell (SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
+    try:
+        return b.run() or 0
+    except KeyboardInterrupt:
+        log("interrupted; stopping everything")
+        return 130
+    finally:
+        b.procs.stop_all()
+        shutil.rmtree(b.tmp, ignore_errors=True)
+
+
 def main() -> int:
     if len(sys.argv) == 4 and sys.argv[1] == "--plot-only":
         draw_plot(json.loads(Path(sys.argv[2]).read_text()), sys.argv[3])
@@ -805,23 +824,7 @@ def main() -> int:
         p.error("--rounds >= 1, --duration >= 1, --warmup >= 0 (whole seconds: wrk's unit)")
     a.plot = a.plot or str(Path(a.out).with_name("results.png"))
 
-    def on_term(signum, _frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    # Ctrl-C even when started in the background by a non-interactive shell (SIGINT ignored)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGHUP, on_term)
-
-    b = Bench(a)
-    try:
-        return b.run()
-    except KeyboardInterrupt:
-        log("interrupted; stopping everything")
-        return 130
-    finally:
-        b.procs.stop_all()
-        shutil.rmtree(b.tmp, ignore_errors=True)
-
+    return run_bench(Bench(a))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -647,22 +647,7 @@ def main() -> int:
     if not 0 <= a.warmup <= 15:
         p.error("--warmup must be in [0, 15] seconds")
 
-    def on_term(signum, _frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGHUP, on_term)
-    b = Bench(a)
-    try:
-        b.run()
-        return 0
-    except KeyboardInterrupt:
-        run.log("interrupted; stopping everything")
-        return 130
-    finally:
-        b.procs.stop_all()
-        shutil.rmtree(b.tmp, ignore_errors=True)
-
+    return run.run_bench(Bench(a))
 
 if __name__ == "__main__":
     sys.exit(main())

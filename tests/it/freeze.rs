@@ -379,28 +379,18 @@ fn manual_freezes_and_their_bad_input() {
     );
     let view: Value = call(&p, "GET", "/api/v1/freeze", VIEWER_TOKEN, "").json();
     assert_eq!(view["active"][0]["window"], id.as_str());
-    assert_eq!(
+    let lift = || {
         call(
             &p,
             "DELETE",
             &format!("/api/v1/freeze/{id}"),
             FREEZE_B_TOKEN,
-            ""
+            "",
         )
-        .status,
-        200
-    );
-    assert_eq!(
-        call(
-            &p,
-            "DELETE",
-            &format!("/api/v1/freeze/{id}"),
-            FREEZE_B_TOKEN,
-            ""
-        )
-        .status,
-        404
-    );
+        .status
+    };
+    assert_eq!(lift(), 200);
+    assert_eq!(lift(), 404, "already lifted");
     assert_eq!(
         set_weight(&p, "odoo", r#"{"weight": 6, "reason": "x"}"#).status,
         200,
