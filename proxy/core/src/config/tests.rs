@@ -21,6 +21,17 @@ fn env() -> FakeEnv {
     FakeEnv(HashMap::from([("ADMIN_TOKEN", "0123456789abcdef0123")]))
 }
 
+/// Every wanted error (by prefix) is shown, and nothing else.
+fn exactly(shown: &[String], want: &[&str]) {
+    for w in want {
+        assert!(
+            shown.iter().any(|s| s.starts_with(w)),
+            "missing {w:?} in {shown:#?}"
+        );
+    }
+    assert_eq!(shown.len(), want.len(), "{shown:#?}");
+}
+
 const GOOD: &str = r#"
 server:
   listen: 127.0.0.1:8080
@@ -89,13 +100,7 @@ fn every_problem_is_reported_with_its_path() {
         "admin.tokens[0].token: environment variable MISSING_TOKEN is not set",
         "server.trusted_proxies[1]: invalid CIDR",
     ];
-    for w in want {
-        assert!(
-            shown.iter().any(|s| s.starts_with(w)),
-            "missing {w:?} in {shown:#?}"
-        );
-    }
-    assert_eq!(shown.len(), want.len(), "{shown:#?}");
+    exactly(&shown, &want);
 }
 
 #[test]
@@ -196,13 +201,7 @@ fn canary_problems_are_reported_with_their_paths() {
         "tenants.list.acme.upstream.stable: unknown pool \"acme-ded\"",
         "routes[0].canary.override.from[0]: invalid CIDR",
     ];
-    for w in want {
-        assert!(
-            shown.iter().any(|s| s.starts_with(w)),
-            "missing {w:?} in {shown:#?}"
-        );
-    }
-    assert_eq!(shown.len(), want.len(), "{shown:#?}");
+    exactly(&shown, &want);
     let no_pool = CANARY.replace(", canary: odoo-canary", "");
     let errs = load(&no_pool, &env()).expect_err("refused");
     assert_eq!(
@@ -289,11 +288,5 @@ fn mappings_that_break_pool_ownership_are_refused() {
         "tenants.identify[2]: each source names exactly one of host, client_cert or header",
         "tenants.list.acme.database: a database name is",
     ];
-    for w in want {
-        assert!(
-            shown.iter().any(|s| s.starts_with(w)),
-            "missing {w:?} in {shown:#?}"
-        );
-    }
-    assert_eq!(shown.len(), want.len(), "{shown:#?}");
+    exactly(&shown, &want);
 }
